@@ -1,0 +1,254 @@
+"""Reverse-mode engine: walk the graph in topological order and apply each op's vjp once.
+
+The walk is iterative (no recursion limit), gradients of an op's outputs are summed before its
+vjp runs, leaf gradients accumulate into ``.grad`` like PyTorch's, and the graph (with the
+arrays it saved) is released afterwards unless ``retain_graph=True``.
+"""
+
+import numpy as np
+
+from chainrule.core import mode as _mode
+from chainrule.core.tensor import Tensor, as_array, make
+
+_state = _mode.state
+_clock = _mode.clock
+
+
+def toposort(roots):
+    """Graph nodes reachable from the root tensors, each before the nodes that produced its inputs."""
+    order, seen = [], set()
+    stack = [(t.grad_fn, False) for t in roots if t.grad_fn is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        if node.inputs is None:
+            raise RuntimeError(
+                f"backward: the graph through {type(node).__name__} has already been released "
+                "by an earlier backward(); pass retain_graph=True to the first backward() to "
+                "backpropagate through it again")
+        stack.append((node, True))
+        for t in node.inputs:
+            f = t.grad_fn
+            if f is not None and f not in seen:
+                stack.append((f, False))
+    order.reverse()
+    return order
+
+
+def _root_grad(root, g):
+    if g is None:
+        if root._data.size != 1:
+            raise RuntimeError(f"backward: gradient can be implicitly created only for a scalar "
+                               f"output; got shape {root.shape}; reduce it with .sum() or pass "
+                               f"gradient= of the same shape")
+        return make(np.ones_like(root._data))
+    g = g if isinstance(g, Tensor) else make(as_array(g, root.dtype))
+    if g.shape != root.shape:
+        raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has shape "
+                           f"{root.shape}")
+    return g
+
+
+def _fit(node, i, x, gx):
+    """Sum a broadcast gradient back to x's shape and cast it to x's dtype (checks the vjp)."""
+    if not isinstance(gx, Tensor):
+        raise TypeError(f"{type(node).__name__}.vjp returned {type(gx).__name__} for input {i}; "
+                        "a vjp must return Tensors")
+    if gx._data.shape != x._data.shape:
+        from chainrule.ops.shape import sum_to
+
+        try:
+            gx = sum_to(gx, x._data.shape)
+        except ValueError:
+            raise ValueError(f"{type(node).__name__}.vjp returned shape {gx.shape} for input {i} "
+                             f"of shape {x.shape}") from None
+    if gx._data.dtype != x._data.dtype:
+        gx = gx.astype(x._data.dtype)
+    return gx
+
+
+def _check_versions(node):
+    """Refuse to use values that an in-place write changed after the node recorded them."""
+    stamp = node._stamp
+    for i, t in enumerate(node.inputs):
+        vc = t._vc
+        if vc is not None and vc[0] > stamp:
+            raise RuntimeError(
+                f"backward: input {i} of {type(node).__name__} (shape {t.shape}) was modified "
+                "in place after it was used; its gradient would be wrong. Make a copy "
+                "(.clone()) before modifying it, or modify it out of place")
+    for t in node.outputs:
+        if t is not None and t._vc is not None and t._vc[0] > stamp:
+            raise RuntimeError(
+                f"backward: the output of {type(node).__name__} (shape {t.shape}) was modified "
+                "in place after it was computed; its gradient would be wrong")
+
+
+def _run_hooks(t, g):
+    extra = t._extra
+    for hook in extra.get("hooks", ()):
+        new = hook(g)
+        if new is not None:
+            g = new if isinstance(new, Tensor) else make(as_array(new, g.dtype))
+    return g
+
+
+def _accumulate_leaf(t, g, create_graph):
+    if t._extra is not None:
+        g = _run_hooks(t, g)
+    if t.grad is None:
+        # copy: g may alias a gradient handed to other tensors too (e.g. the two inputs of add)
+        t.grad = g if create_graph else make(g._data.copy())
+    elif create_graph or t.grad.requires_grad:
+        t.grad = t.grad + g
+    else:
+        np.add(t.grad._data, g._data, out=t.grad._data, casting="unsafe")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into the ``.grad`` of every leaf (or only of `inputs`)."""
+    if inputs is None:
+        _backprop(tensors, grad_tensors, retain_graph, create_graph, None)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for t, g in zip(inputs, _backprop(tensors, grad_tensors, retain_graph, create_graph, inputs)):
+        if g is not None:
+            _accumulate_leaf(t, g, create_graph)
+
+
+def _backprop(roots, grads, retain_graph, create_graph, inputs):
+    """Walk the graph from `roots`; accumulate into leaves, or return the grads of `inputs`.
+
+    With ``inputs`` given (``autograd.grad`` mode) nothing is accumulated into ``.grad``; the
+    gradient of each input (leaf or not) is returned, None where no gradient reaches it.
+    """
+    if isinstance(roots, Tensor):
+        roots, grads = [roots], [grads]
+    grads = [None] * len(roots) if grads is None else list(grads)
+    for r in roots:
+        if not r.requires_grad:
+            raise RuntimeError("backward: the output does not require grad (no input that "
+                               "requires grad reaches it, or it was computed under no_grad)")
+    capture = None if inputs is None else {id(t): None for t in inputs}  # ids: == is elementwise
+    order = toposort(roots)
+    pending = {}  # node -> gradient of its output (or list, for multi-output nodes)
+
+    def send(t, g):
+        node = t.grad_fn
+        if node is None:
+            if capture is None:
+                _accumulate_leaf(t, g, create_graph)
+            elif id(t) in capture:
+                prev = capture[id(t)]
+                capture[id(t)] = g if prev is None else prev + g
+            return
+        if isinstance(node._outputs, tuple):
+            slot = pending.setdefault(node, [None] * len(node._outputs))
+            slot[t._index] = g if slot[t._index] is None else slot[t._index] + g
+        else:
+            prev = pending.get(node)
+            pending[node] = g if prev is None else prev + g
+
+    prev_mode = _state.grad_enabled
+    _state.grad_enabled = create_graph
+    try:
+        for r, g in zip(roots, grads):
+            send(r, _root_grad(r, g))
+        now = _clock[0]
+        for node in order:
+            g = pending.pop(node, None)
+            if g is not None:
+                _apply(node, g, send, capture, create_graph, now)
+    finally:
+        _state.grad_enabled = prev_mode
+        if not retain_graph:
+            # after the walk, not during it: a consumer's inputs keep alive the outputs that
+            # producers further down still read in their vjp
+            for node in order:
+                node.inputs = None
+    if capture is not None:
+        return [capture[id(t)] for t in inputs]
+    return None
+
+
+def _apply(node, g, send, capture, create_graph, now):
+    """Run output hooks, then node.vjp(g), and send each input's gradient on."""
+    multi = isinstance(g, list)
+    for i, t in enumerate(node.outputs):
+        if t is None:
+            continue
+        gi = g[i] if multi else g
+        if gi is None:
+            continue
+        if t._extra is not None:
+            gi = _run_hooks(t, gi)
+            if t._extra.get("retains_grad"):
+                t.grad = gi if create_graph else make(gi._data.copy())
+        if capture is not None and id(t) in capture:
+            capture[id(t)] = gi
+        if multi:
+            g[i] = gi
+        else:
+            g = gi
+    if node._stamp != now and node.reads_values:
+        _check_versions(node)
+    gin = node.vjp(tuple(g) if multi else g)
+    if type(gin) is not tuple:
+        gin = (gin,)
+    if len(gin) != len(node.inputs):
+        raise RuntimeError(f"{type(node).__name__}.vjp returned {len(gin)} gradients for "
+                           f"{len(node.inputs)} inputs")
+    if _state.anomaly:
+        from chainrule.core.function import _anomaly_check
+
+        _anomaly_check(node, "vjp", gin)
+    for i, (x, gx) in enumerate(zip(node.inputs, gin)):
+        if gx is not None and x.requires_grad:
+            if type(gx) is not Tensor or gx._data.shape != x._data.shape \
+                    or gx._data.dtype != x._data.dtype:
+                gx = _fit(node, i, x, gx)
+            send(x, gx)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of `outputs` w.r.t. `inputs` (sum over outputs), as PyTorch's autograd.grad.
+
+    Returns a tuple with one Tensor per input. Nothing is accumulated into ``.grad``.
+    ``create_graph=True`` records the backward pass, so the result can be differentiated again.
+    """
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    single_in = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_in else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if single_out or grad_outputs is None \
+            else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"autograd.grad: got {len(grad_outputs)} grad_outputs for "
+                         f"{len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"autograd.grad: input {i} is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i} (shape {t.shape}) does not require "
+                               "grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    live = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    if live:
+        result = _backprop([o for o, _ in live], [g for _, g in live], retain_graph,
+                           create_graph, inputs)
+    else:
+        result = [None] * len(inputs)
+    for i, r in enumerate(result):
+        if r is None and not allow_unused:
+            raise RuntimeError(f"autograd.grad: input {i} (shape {inputs[i].shape}) was not "
+                               "used to compute the outputs; pass allow_unused=True to get None")
+    return tuple(result)

@@ -1,0 +1,170 @@
+"""Arithmetic: add sub mul div neg pow, with NumPy broadcasting (the engine sums gradients back)."""
+
+import numpy as np
+
+from chainrule.core import mode as _mode
+from chainrule.core.function import Function
+from chainrule.core.tensor import Tensor, as_array, make
+
+_float_kinds = "fc"
+
+
+def to_tensor(value, like=None):
+    """Tensor from a Tensor, ndarray or Python scalar; a scalar takes the dtype of `like`.
+
+    Python scalars are "weak" as in NumPy 2 and PyTorch: float32 * 2.0 stays float32.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return make(value)
+    if like is not None and isinstance(value, (int, float, bool, np.number)):
+        kind = like._data.dtype.kind
+        if kind in _float_kinds or (isinstance(value, (int, bool, np.integer)) and kind in "iub"):
+            return make(np.asarray(value, dtype=like._data.dtype))
+        if isinstance(value, (float, np.floating)):
+            return make(np.asarray(value, dtype=_mode.state.default_dtype))
+    return make(as_array(value))
+
+
+def _pair(a, b):
+    if not isinstance(a, Tensor):
+        a = to_tensor(a, b)
+    if not isinstance(b, Tensor):
+        b = to_tensor(b, a)
+    return a, b
+
+
+def _broadcast_error(op, a, b):
+    return ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+
+
+class Add(Function):
+    """y = a + b;  dy/da = 1, dy/db = 1"""
+
+    __slots__ = ()
+    reads_values = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def vjp(self, g):
+        return g, g
+
+
+class Sub(Function):
+    """y = a - b;  dy/da = 1, dy/db = -1"""
+
+    __slots__ = ()
+    reads_values = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def vjp(self, g):
+        return g, (-g if self.inputs[1].requires_grad else None)
+
+
+class Mul(Function):
+    """y = a * b;  dy/da = b, dy/db = a"""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        return a * b
+
+    def vjp(self, g):
+        a, b = self.inputs
+        return (g * b if a.requires_grad else None), (g * a if b.requires_grad else None)
+
+
+class Div(Function):
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b^2 = -y/b"""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        return a / b
+
+    def vjp(self, g):
+        a, b = self.inputs
+        ga = g / b if a.requires_grad else None
+        gb = -g * a / (b * b) if b.requires_grad else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;  dy/dx = -1"""
+
+    __slots__ = ()
+    reads_values = False
+
+    def forward(self, x):
+        return -x
+
+    def vjp(self, g):
+        return -g
+
+
+class Pow(Function):
+    """y = a^b;  dy/da = b a^(b-1), dy/db = a^b log a"""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        return np.power(a, b)
+
+    def vjp(self, g):
+        a, b = self.inputs
+        ga = g * b * a ** (b - 1) if a.requires_grad else None
+        gb = g * self.output * log(a) if b.requires_grad else None
+        return ga, gb
+
+
+def _binary(cls, name, a, b):
+    a, b = _pair(a, b)
+    try:
+        return cls()(a, b)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise _broadcast_error(name, a, b) from None
+        raise
+
+
+def add(a, b):
+    """Elementwise a + b (broadcasting)."""
+    return _binary(Add, "add", a, b)
+
+
+def sub(a, b):
+    """Elementwise a - b (broadcasting)."""
+    return _binary(Sub, "sub", a, b)
+
+
+def mul(a, b):
+    """Elementwise a * b (broadcasting)."""
+    return _binary(Mul, "mul", a, b)
+
+
+def div(a, b):
+    """Elementwise a / b (broadcasting). Integer tensors divide to floats, as in PyTorch."""
+    return _binary(Div, "div", a, b)
+
+
+def neg(x):
+    """-x."""
+    return Neg()(to_tensor(x))
+
+
+def pow(a, b):
+    """Elementwise a ** b (broadcasting)."""
+    return _binary(Pow, "pow", a, b)
+
+
+def square(x):
+    """x^2 (as x * x, so every order of derivative is exact)."""
+    x = to_tensor(x)
+    return Mul()(x, x)
+
+
+from chainrule.ops.elementwise import log  # noqa: E402  (Pow's vjp uses log)

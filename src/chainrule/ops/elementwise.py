@@ -1,0 +1,331 @@
+"""Elementwise functions: exp log sqrt sin cos tanh abs relu leaky_relu elu clip maximum where."""
+
+import numpy as np
+
+from chainrule.core.function import Function
+from chainrule.core.tensor import Tensor, make
+from chainrule.ops.arithmetic import _pair, to_tensor
+
+
+class Exp(Function):
+    """y = e^x;  dy/dx = e^x = y"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def vjp(self, g):
+        return g * self.output
+
+
+class Log(Function):
+    """y = log x;  dy/dx = 1/x"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log(x)
+
+    def vjp(self, g):
+        return g / self.inputs[0]
+
+
+class Log1p(Function):
+    """y = log(1 + x);  dy/dx = 1/(1 + x)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def vjp(self, g):
+        return g / (1 + self.inputs[0])
+
+
+class Expm1(Function):
+    """y = e^x - 1;  dy/dx = e^x = y + 1"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def vjp(self, g):
+        return g * (self.output + 1)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1/(2 sqrt(x)) = 1/(2y)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def vjp(self, g):
+        return g / (2 * self.output)
+
+
+class Sin(Function):
+    """y = sin x;  dy/dx = cos x"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def vjp(self, g):
+        return g * cos(self.inputs[0])
+
+
+class Cos(Function):
+    """y = cos x;  dy/dx = -sin x"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def vjp(self, g):
+        return -g * sin(self.inputs[0])
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - tanh(x)^2 = 1 - y^2"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def vjp(self, g):
+        y = self.output
+        return g * (1 - y * y)
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0, as PyTorch)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def vjp(self, g):
+        return g * make(np.sign(self.inputs[0]._data))
+
+
+class Relu(Function):
+    """y = max(x, 0);  dy/dx = 1 if x > 0 else 0 (0 at x = 0, as PyTorch)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def vjp(self, g):
+        return g * make(self.output._data > 0)
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else s*x;  dy/dx = 1 if x > 0 else s"""
+
+    __slots__ = ("slope",)
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        return np.where(x > 0, x, x * x.dtype.type(self.slope))
+
+    def vjp(self, g):
+        x = self.inputs[0]._data
+        return g * make(np.where(x > 0, 1, self.slope).astype(x.dtype))
+
+
+class Elu(Function):
+    """y = x if x > 0 else a(e^x - 1);  dy/dx = 1 if x > 0 else y + a"""
+
+    __slots__ = ("alpha",)
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        # expm1 of min(x, 0): the inactive branch cannot overflow
+        return np.where(x > 0, x, x.dtype.type(self.alpha) * np.expm1(np.minimum(x, 0)))
+
+    def vjp(self, g):
+        positive = make(self.inputs[0]._data > 0)
+        return where(positive, g, g * (self.output + self.alpha))
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 if lo <= x <= hi else 0 (as PyTorch's clamp)"""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def vjp(self, g):
+        x = self.inputs[0]._data
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return g * make(inside)
+
+
+class Maximum(Function):
+    """y = max(a, b);  dy/da = 1 where a > b, 1/2 at ties (as PyTorch), else 0"""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def vjp(self, g):
+        a, b = self.inputs
+        wa = _tie_weights(a._data > b._data, a._data == b._data, g.dtype)
+        ga = g * make(wa) if a.requires_grad else None
+        gb = g * make(1 - wa) if b.requires_grad else None
+        return ga, gb
+
+
+class Minimum(Function):
+    """y = min(a, b);  dy/da = 1 where a < b, 1/2 at ties (as PyTorch), else 0"""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        return np.minimum(a, b)
+
+    def vjp(self, g):
+        a, b = self.inputs
+        wa = _tie_weights(a._data < b._data, a._data == b._data, g.dtype)
+        ga = g * make(wa) if a.requires_grad else None
+        gb = g * make(1 - wa) if b.requires_grad else None
+        return ga, gb
+
+
+def _tie_weights(wins, ties, dtype):
+    w = wins.astype(dtype)
+    w[ties] = 0.5
+    return w
+
+
+class Where(Function):
+    """y = a where c else b;  dy/da = c, dy/db = not c (c is constant)"""
+
+    __slots__ = ("cond",)
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, a, b):
+        return np.where(self.cond, a, b)
+
+    def vjp(self, g):
+        a, b = self.inputs
+        zero = make(np.zeros((), dtype=g.dtype))
+        c = make(self.cond)
+        ga = where(c, g, zero) if a.requires_grad else None
+        gb = where(c, zero, g) if b.requires_grad else None
+        return ga, gb
+
+
+def exp(x):
+    """e^x."""
+    return Exp()(to_tensor(x))
+
+
+def log(x):
+    """Natural logarithm."""
+    return Log()(to_tensor(x))
+
+
+def log1p(x):
+    """log(1 + x), accurate for small x."""
+    return Log1p()(to_tensor(x))
+
+
+def expm1(x):
+    """e^x - 1, accurate for small x."""
+    return Expm1()(to_tensor(x))
+
+
+def sqrt(x):
+    """Square root."""
+    return Sqrt()(to_tensor(x))
+
+
+def sin(x):
+    """Sine."""
+    return Sin()(to_tensor(x))
+
+
+def cos(x):
+    """Cosine."""
+    return Cos()(to_tensor(x))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh()(to_tensor(x))
+
+
+def abs(x):
+    """|x|."""
+    return Abs()(to_tensor(x))
+
+
+def relu(x):
+    """max(x, 0)."""
+    return Relu()(to_tensor(x))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x if x > 0 else negative_slope * x."""
+    return LeakyRelu(negative_slope)(to_tensor(x))
+
+
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha * (e^x - 1)."""
+    return Elu(alpha)(to_tensor(x))
+
+
+def clip(x, min=None, max=None):
+    """Clamp x into [min, max] (either bound may be None), as PyTorch's clamp."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip(min, max)(to_tensor(x))
+
+
+def maximum(a, b):
+    """Elementwise max(a, b) (broadcasting)."""
+    return Maximum()(*_pair(a, b))
+
+
+def minimum(a, b):
+    """Elementwise min(a, b) (broadcasting)."""
+    return Minimum()(*_pair(a, b))
+
+
+def where(condition, a, b):
+    """a where condition else b (broadcasting); the condition is not differentiated."""
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != bool:
+        raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
+    a, b = _pair(a, b)
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: shapes of condition {cond.shape}, a {a.shape} and b {b.shape} "
+                         "cannot be broadcast together") from None
+    return Where(cond)(a, b)

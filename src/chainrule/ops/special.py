@@ -1,0 +1,168 @@
+"""Special functions in their numerically stable forms: sigmoid softplus erf gelu logsumexp
+softmax log_softmax. Each is finite for float32 inputs of any magnitude (no exp overflow)."""
+
+import math
+
+import numpy as np
+
+from chainrule.core.function import Function
+from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.elementwise import exp, tanh
+from chainrule.ops.reduction import expand_reduced, normalize_axes
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x);  dy/dx = y (1 - y)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        # e^-|x| <= 1 never overflows; the two branches are the same function
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    def vjp(self, g):
+        y = self.output
+        return g * y * (1 - y)
+
+
+class Softplus(Function):
+    """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|);  dy/dx = sigmoid(x)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+    def vjp(self, g):
+        return g * sigmoid(self.inputs[0])
+
+
+class Erf(Function):
+    """y = erf(x) = 2/sqrt(pi) int_0^x e^-t^2 dt;  dy/dx = 2/sqrt(pi) e^(-x^2)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return _erf(x)
+
+    def vjp(self, g):
+        x = self.inputs[0]
+        return g * (2 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+def _erf(x):
+    try:
+        from scipy.special import erf
+    except ImportError:  # exact, slower: the C library's erf element by element
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf(x).astype(x.dtype, copy=False)
+
+
+class LogSumExp(Function):
+    """y = log sum_i e^(x_i) = m + log sum_i e^(x_i - m), m = max x;  dy/dx_i = softmax(x)_i"""
+
+    __slots__ = ("axes", "keepdims")
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        m = np.max(x, axis=self.axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)  # all -inf rows: shift by 0, result -inf
+        y = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
+        return y if self.keepdims else np.squeeze(y, axis=self.axes)
+
+    def vjp(self, g):
+        x = self.inputs[0]
+        y = expand_reduced(self.output, x.shape, self.axes, self.keepdims)
+        return expand_reduced(g, x.shape, self.axes, self.keepdims) * exp(x - y)
+
+
+class Softmax(Function):
+    """y_i = e^(x_i - m) / sum_j e^(x_j - m);  J = diag(y) - y y^T, so vjp = y (g - <g, y>)"""
+
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))  # shift: exp cannot overflow
+        e /= np.sum(e, axis=self.axis, keepdims=True)
+        return e
+
+    def vjp(self, g):
+        y = self.output
+        return y * (g - (g * y).sum(self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - logsumexp(x);  vjp = g - softmax(x) sum_j g_j = g - e^y sum_j g_j"""
+
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        shifted = x - np.max(x, axis=self.axis, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
+
+    def vjp(self, g):
+        return g - exp(self.output) * g.sum(self.axis, keepdims=True)
+
+
+def sigmoid(x):
+    """Logistic function 1 / (1 + e^-x)."""
+    return Sigmoid()(to_tensor(x))
+
+
+def softplus(x, beta=1.0):
+    """log(1 + e^(beta x)) / beta, computed without overflow."""
+    x = to_tensor(x)
+    if beta == 1:
+        return Softplus()(x)
+    return Softplus()(x * beta) / beta
+
+
+def erf(x):
+    """Gauss error function."""
+    return Erf()(to_tensor(x))
+
+
+def gelu(x, approximate="none"):
+    """GELU x Phi(x) = x/2 (1 + erf(x/sqrt 2)); approximate='tanh' uses the tanh formula."""
+    x = to_tensor(x)
+    if approximate == "none":
+        return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+    if approximate == "tanh":
+        c = math.sqrt(2 / math.pi)
+        return 0.5 * x * (1 + tanh(c * (x + 0.044715 * x * x * x)))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}")
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log sum exp(x) over `axis`, shifted by the max so it cannot overflow."""
+    x = to_tensor(x)
+    return LogSumExp(normalize_axes("logsumexp", axis, x.ndim), keepdims)(x)
+
+
+def _one_axis(op, axis, ndim):
+    if ndim == 0:
+        raise ValueError(f"{op}: needs at least one dimension; got a 0-d tensor")
+    return normalize_axes(op, axis, ndim)[0] if isinstance(axis, (int, np.integer)) else \
+        normalize_axes(op, axis, ndim)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum exp(x) along `axis` (max-shifted)."""
+    x = to_tensor(x)
+    return Softmax(_one_axis("softmax", axis, x.ndim))(x)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along `axis`; stable where log(softmax(x)) underflows to -inf."""
+    x = to_tensor(x)
+    return LogSoftmax(_one_axis("log_softmax", axis, x.ndim))(x)
+

@@ -84,6 +84,18 @@ clamp = clip
 
 __version__ = "0.1.0"
 
+# Higher layers load on first use, so `import chainrule` pulls in NumPy only.
+_SUBPACKAGES = ("nn", "optim", "optimize", "linear", "decomposition", "distributions", "info",
+                "inspect", "train", "data", "report")
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"chainrule.{name}")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
 __all__ = [
     "Function", "Tensor", "abs", "arange", "argmax", "argmin", "autograd", "cat", "clamp",
     "clip", "concatenate", "cos", "elu", "enable_grad", "erf", "exp", "expm1", "eye", "flatten",

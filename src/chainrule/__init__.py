@@ -8,8 +8,8 @@
     12.0
 """
 
-from chainrule.core import Function, Tensor
 from chainrule import autograd
+from chainrule.core import Function, Tensor
 from chainrule.core.creation import (
     arange,
     eye,

@@ -15,7 +15,7 @@ _clock = _mode.clock
 
 
 def toposort(roots):
-    """Graph nodes reachable from the root tensors, each before the nodes that produced its inputs."""
+    """Nodes reachable from the roots, each listed before the nodes that produced its inputs."""
     order, seen = [], set()
     stack = [(t.grad_fn, False) for t in roots if t.grad_fn is not None]
     while stack:
@@ -154,11 +154,12 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
             prev = pending.get(node)
             pending[node] = g if prev is None else prev + g
 
+    root_grads = [_root_grad(r, g) for r, g in zip(roots, grads)]  # validate before walking
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
-        for r, g in zip(roots, grads):
-            send(r, _root_grad(r, g))
+        for r, g in zip(roots, root_grads):
+            send(r, g)
         now = _clock[0]
         for node in order:
             g = pending.pop(node, None)

@@ -24,7 +24,7 @@ class Function:
     Parameters of an op (axis, shape, ...) are set in ``__init__`` and declared in ``__slots__``.
     """
 
-    __slots__ = ("inputs", "_outputs", "_stamp")
+    __slots__ = ("inputs", "_outputs", "_stamp", "__weakref__")
     # vjp reads the values of inputs/outputs; in-place writes to them after recording are errors
     reads_values = True
 

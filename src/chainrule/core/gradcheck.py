@@ -1,4 +1,4 @@
-"""Gradient checks: autodiff Jacobians against float64 central differences, first and second order."""
+"""Gradient checks: autodiff Jacobians vs float64 central differences, first and second order."""
 
 import numpy as np
 
@@ -107,11 +107,12 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         bad = ~(err <= 0)  # NaN in either counts as a failure
         if bad.any():
             worst = np.unravel_index(np.nanargmax(np.where(np.isnan(err), np.inf, err)), a.shape)
+            at_input = tuple(int(k) for k in np.unravel_index(worst[1], inputs[i].shape))
             msg = (f"gradcheck: Jacobian mismatch for input {i} (shape {inputs[i].shape}) of "
-                   f"{_graph_position(f, inputs)}: worst at output element {worst[0]}, input "
-                   f"element {np.unravel_index(worst[1], inputs[i].shape)}: analytical "
-                   f"{a[worst]!r}, numerical {numerical[worst]!r} ({int(bad.sum())} of "
-                   f"{bad.size} elements differ beyond atol={atol}, rtol={rtol})")
+                   f"{_graph_position(f, inputs)}: worst at output element {int(worst[0])}, "
+                   f"input element {at_input}: analytical {float(a[worst]):.10g}, numerical "
+                   f"{float(numerical[worst]):.10g} ({int(bad.sum())} of {bad.size} elements "
+                   f"differ beyond atol={atol}, rtol={rtol})")
             if raise_exception:
                 raise GradcheckError(msg)
             return False

@@ -91,7 +91,7 @@ def get_default_dtype():
 
 
 def manual_seed(seed):
-    """Seed chainrule's generator: initialisations, shuffles and dropout masks become reproducible."""
+    """Seed chainrule's generator: initialisation, shuffles and dropout become reproducible."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer; got {seed!r}")
     state.rng = np.random.default_rng(int(seed))

@@ -89,7 +89,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 def var(x, axis=None, correction=1, keepdims=False):
-    """Variance sum((x - mean)^2) / (n - correction); correction=1 is unbiased (PyTorch's default)."""
+    """Variance sum((x - mean)^2) / (n - correction); correction=1 (unbiased) as PyTorch."""
     x = to_tensor(x)
     axes = normalize_axes("var", axis, x.ndim)
     n = int(np.prod([x.shape[a] for a in axes]))

@@ -135,36 +135,49 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
             raise RuntimeError("backward: the output does not require grad (no input that "
                                "requires grad reaches it, or it was computed under no_grad)")
     capture = None if inputs is None else {id(t): None for t in inputs}  # ids: == is elementwise
-    order = toposort(roots)
-    pending = {}  # node -> gradient of its output (or list, for multi-output nodes)
-
-    def send(t, g):
-        node = t.grad_fn
-        if node is None:
-            if capture is None:
-                _accumulate_leaf(t, g, create_graph)
-            elif id(t) in capture:
-                prev = capture[id(t)]
-                capture[id(t)] = g if prev is None else prev + g
-            return
-        if isinstance(node._outputs, tuple):
-            slot = pending.setdefault(node, [None] * len(node._outputs))
-            slot[t._index] = g if slot[t._index] is None else slot[t._index] + g
-        else:
-            prev = pending.get(node)
-            pending[node] = g if prev is None else prev + g
-
     root_grads = [_root_grad(r, g) for r, g in zip(roots, grads)]  # validate before walking
+    order = toposort(roots)
+    pending = {}  # node -> gradient of its output (a list for multi-output nodes)
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
         for r, g in zip(roots, root_grads):
-            send(r, g)
+            _send(r, g, pending, capture, create_graph)
         now = _clock[0]
         for node in order:
             g = pending.pop(node, None)
-            if g is not None:
-                _apply(node, g, send, capture, create_graph, now)
+            if g is None:
+                continue
+            g = _output_grads(node, g, capture, create_graph)
+            if node._stamp != now and node.reads_values:
+                _check_versions(node)
+            gin = node.vjp(g)
+            xs = node.inputs
+            if type(gin) is not tuple:
+                gin = (gin,)
+            if len(gin) != len(xs):
+                raise RuntimeError(f"{type(node).__name__}.vjp returned {len(gin)} gradients "
+                                   f"for {len(xs)} inputs")
+            if _state.anomaly:
+                from chainrule.core.function import _anomaly_check
+
+                _anomaly_check(node, "vjp", gin)
+            for i, gx in enumerate(gin):
+                if gx is None:
+                    continue
+                x = xs[i]
+                if not x.requires_grad:
+                    continue
+                if type(gx) is not Tensor or gx._data.shape != x._data.shape \
+                        or gx._data.dtype != x._data.dtype:
+                    gx = _fit(node, i, x, gx)
+                f = x.grad_fn
+                if f is None or capture is not None or x._extra is not None \
+                        or type(f._outputs) is tuple:
+                    _send(x, gx, pending, capture, create_graph)
+                else:  # the common case, inlined: sum into the producer's pending gradient
+                    prev = pending.get(f)
+                    pending[f] = gx if prev is None else prev + gx
     finally:
         _state.grad_enabled = prev_mode
         if not retain_graph:
@@ -177,14 +190,41 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
     return None
 
 
-def _apply(node, g, send, capture, create_graph, now):
-    """Run output hooks, then node.vjp(g), and send each input's gradient on."""
-    multi = isinstance(g, list)
+def _send(t, g, pending, capture, create_graph):
+    """Deliver gradient g of tensor t: to its producer's pending sum, or into the leaf."""
+    node = t.grad_fn
+    if node is None:
+        if capture is None:
+            _accumulate_leaf(t, g, create_graph)
+        elif id(t) in capture:
+            prev = capture[id(t)]
+            capture[id(t)] = g if prev is None else prev + g
+        return
+    if type(node._outputs) is tuple:
+        slot = pending.get(node)
+        if slot is None:
+            slot = pending[node] = [None] * len(node._outputs)
+        slot[t._index] = g if slot[t._index] is None else slot[t._index] + g
+    else:
+        prev = pending.get(node)
+        pending[node] = g if prev is None else prev + g
+
+
+def _output_grads(node, g, capture, create_graph):
+    """Apply hooks / retain_grad / capture to the node's outputs; returns what vjp receives."""
+    if type(g) is not list:
+        t = node._outputs()
+        if t is not None:
+            if t._extra is not None:
+                g = _run_hooks(t, g)
+                if t._extra.get("retains_grad"):
+                    t.grad = g if create_graph else make(g._data.copy())
+            if capture is not None and id(t) in capture:
+                capture[id(t)] = g
+        return g
     for i, t in enumerate(node.outputs):
-        if t is None:
-            continue
-        gi = g[i] if multi else g
-        if gi is None:
+        gi = g[i]
+        if t is None or gi is None:
             continue
         if t._extra is not None:
             gi = _run_hooks(t, gi)
@@ -192,28 +232,8 @@ def _apply(node, g, send, capture, create_graph, now):
                 t.grad = gi if create_graph else make(gi._data.copy())
         if capture is not None and id(t) in capture:
             capture[id(t)] = gi
-        if multi:
-            g[i] = gi
-        else:
-            g = gi
-    if node._stamp != now and node.reads_values:
-        _check_versions(node)
-    gin = node.vjp(tuple(g) if multi else g)
-    if type(gin) is not tuple:
-        gin = (gin,)
-    if len(gin) != len(node.inputs):
-        raise RuntimeError(f"{type(node).__name__}.vjp returned {len(gin)} gradients for "
-                           f"{len(node.inputs)} inputs")
-    if _state.anomaly:
-        from chainrule.core.function import _anomaly_check
-
-        _anomaly_check(node, "vjp", gin)
-    for i, (x, gx) in enumerate(zip(node.inputs, gin)):
-        if gx is not None and x.requires_grad:
-            if type(gx) is not Tensor or gx._data.shape != x._data.shape \
-                    or gx._data.dtype != x._data.dtype:
-                gx = _fit(node, i, x, gx)
-            send(x, gx)
+        g[i] = gi
+    return tuple(g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -222,6 +222,24 @@ MATMUL = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2
 for sa, sb in MATMUL:
     row(f"matmul{sa}@{sb}", lambda a, b: a @ b, np.matmul, (sa, sb), torch=lambda a, b: a @ b)
 
+SPD = lambda A: A @ A.mT + 3 * cr.eye(A.shape[-1], dtype=A.dtype)  # noqa: E731
+row("cholesky", lambda A: cr.cholesky(SPD(A)),
+    lambda A: np.linalg.cholesky(A @ np.swapaxes(A, -1, -2) + 3 * np.eye(3)), ((3, 3),),
+    torch=lambda A: __import__("torch").linalg.cholesky(A @ A.mT + 3 * __import__("torch").eye(
+        3, dtype=A.dtype)))
+row("cholesky_batched", lambda A: cr.cholesky(SPD(A)),
+    lambda A: np.linalg.cholesky(A @ np.swapaxes(A, -1, -2) + 3 * np.eye(2)), ((2, 2, 2),))
+row("triangular_solve", lambda A, B: cr.triangular_solve(cr.cholesky(SPD(A)), B),
+    lambda A, B: np.linalg.solve(np.linalg.cholesky(A @ A.T + 3 * np.eye(3)), B),
+    ((3, 3), (3, 2)))
+row("triangular_solve_upper", lambda A, B: cr.triangular_solve(cr.cholesky(SPD(A)).mT, B, True),
+    lambda A, B: np.linalg.solve(np.linalg.cholesky(A @ A.T + 3 * np.eye(3)).T, B),
+    ((3, 3), (3,)))
+row("diagonal", cr.diagonal, lambda A: np.diagonal(A, axis1=-2, axis2=-1).copy(), ((2, 3, 3),))
+for axis in (0, 1, -1):
+    row(f"cumsum[{axis}]", lambda x, a=axis: x.cumsum(a), lambda x, a=axis: np.cumsum(x, a),
+        ((3, 4),), torch=lambda x, a=axis: x.cumsum(a))
+
 # ---- composites used everywhere ------------------------------------------------------------
 row("mlp_layer", lambda x, W, b: (x @ W.mT + b).tanh().sum(1),
     lambda x, W, b: np.tanh(x @ W.T + b).sum(1), ((4, 3), (2, 3), (2,)))

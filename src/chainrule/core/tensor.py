@@ -146,6 +146,7 @@ class Tensor:
     def max(self, axis=None, keepdims=False): return _ops.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return _ops.min(self, axis, keepdims)
     def logsumexp(self, axis=None, keepdims=False): return _ops.logsumexp(self, axis, keepdims)
+    def cumsum(self, axis=-1): return _ops.cumsum(self, axis)
     def softmax(self, axis=-1): return _ops.softmax(self, axis)
     def log_softmax(self, axis=-1): return _ops.log_softmax(self, axis)
 

@@ -21,8 +21,8 @@ from chainrule.ops.elementwise import (
     where,
 )
 from chainrule.ops.inplace import add_, clamp_, copy_, div_, fill_, mul_, setitem_, sub_
-from chainrule.ops.linalg import matmul
-from chainrule.ops.reduction import max, mean, min, std, sum, var
+from chainrule.ops.linalg import cholesky, diagonal, matmul, triangular_solve
+from chainrule.ops.reduction import cumsum, max, mean, min, std, sum, var
 from chainrule.ops.shape import (
     astype,
     broadcast_to,
@@ -44,12 +44,12 @@ from chainrule.ops.shape import (
 from chainrule.ops.special import erf, gelu, log_softmax, logsumexp, sigmoid, softmax, softplus
 
 __all__ = [
-    "abs", "add", "add_", "argmax", "argmin", "astype", "broadcast_to", "clamp_", "clip",
-    "clone", "concatenate", "copy_", "cos", "detach", "div", "div_", "elu", "eq", "erf", "exp",
-    "expm1", "fill_", "flatten", "ge", "gelu", "getitem", "gt", "le", "leaky_relu", "log",
-    "log1p", "log_softmax", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mul", "mul_", "ne", "neg", "pad", "permute", "pow", "relu", "reshape",
-    "setitem_", "sigmoid", "sign", "sin", "softmax", "softplus", "split", "sqrt", "square",
-    "squeeze", "stack", "std", "sub", "sub_", "sum", "sum_to", "swapaxes", "tanh", "to_tensor",
-    "unsqueeze", "var", "where",
+    "abs", "add", "add_", "argmax", "argmin", "astype", "broadcast_to", "cholesky", "clamp_",
+    "clip", "clone", "concatenate", "copy_", "cos", "cumsum", "detach", "diagonal", "div",
+    "div_", "elu", "eq", "erf", "exp", "expm1", "fill_", "flatten", "ge", "gelu", "getitem",
+    "gt", "le", "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "lt", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "mul_", "ne", "neg", "pad", "permute", "pow",
+    "relu", "reshape", "setitem_", "sigmoid", "sign", "sin", "softmax", "softplus", "split",
+    "sqrt", "square", "squeeze", "stack", "std", "sub", "sub_", "sum", "sum_to", "swapaxes",
+    "tanh", "to_tensor", "triangular_solve", "unsqueeze", "var", "where",
 ]

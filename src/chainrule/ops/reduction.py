@@ -1,4 +1,4 @@
-"""Reductions: sum mean var std max min over an axis, a tuple of axes, or everything."""
+"""Reductions: sum mean var std max min over an axis, a tuple of axes, or everything; cumsum."""
 
 import builtins
 
@@ -70,6 +70,31 @@ class Max(Function):
         mask = (x == y).astype(x.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
         return expand_reduced(g, x.shape, self.axes, self.keepdims) * make(mask)
+
+
+class CumSum(Function):
+    """y_i = sum_{j <= i} x_j along axis;  vjp: gx_i = sum_{j >= i} g_j (a reversed cumsum)"""
+
+    __slots__ = ("axis",)
+    reads_values = False
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def vjp(self, g):
+        flip = (slice(None),) * self.axis + (slice(None, None, -1),)
+        return CumSum(self.axis)(g[flip])[flip]
+
+
+def cumsum(x, axis=-1):
+    """Running sum along `axis` (last by default)."""
+    x = to_tensor(x)
+    if x.ndim == 0:
+        return x
+    return CumSum(normalize_axes("cumsum", axis, x.ndim)[0])(x)
 
 
 def sum(x, axis=None, keepdims=False):

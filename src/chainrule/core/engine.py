@@ -158,10 +158,8 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
             if len(gin) != len(xs):
                 raise RuntimeError(f"{type(node).__name__}.vjp returned {len(gin)} gradients "
                                    f"for {len(xs)} inputs")
-            if _state.anomaly:
-                from chainrule.core.function import _anomaly_check
-
-                _anomaly_check(node, "vjp", gin)
+            if _state.anomaly is not None:  # a checker installed by inspect.detect_anomaly
+                _state.anomaly(node, "vjp", gin, g)
             for i, gx in enumerate(gin):
                 if gx is None:
                     continue

@@ -5,7 +5,7 @@ import weakref
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import make
 
 _state = _mode.state
 _clock = _mode.clock
@@ -50,8 +50,8 @@ class Function:
         self.inputs = inputs
         self._outputs = weakref.ref(out)
         self._stamp = _clock[0]
-        if _state.anomaly:
-            _anomaly_check(self, "forward", (y,))
+        if _state.anomaly is not None:
+            _state.anomaly(self, "forward", (y,), None)
         return out
 
     def _wrap_many(self, inputs, ys, record):
@@ -62,6 +62,8 @@ class Function:
         self.inputs = inputs
         self._outputs = tuple(weakref.ref(o) for o in outs)
         self._stamp = _clock[0]
+        if _state.anomaly is not None:
+            _state.anomaly(self, "forward", ys, None)
         return outs
 
     @property
@@ -83,12 +85,3 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
-
-
-def _anomaly_check(fn, phase, arrays):
-    """Raise when an op produced NaN or inf (used under anomaly detection)."""
-    for a in arrays:
-        a = a._data if isinstance(a, Tensor) else a
-        if a is not None and a.dtype.kind in "fc" and not np.isfinite(a).all():
-            raise FloatingPointError(f"{type(fn).__name__}.{phase} produced non-finite values "
-                                     f"(shape {a.shape})")

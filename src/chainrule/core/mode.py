@@ -14,7 +14,7 @@ class _State:
         self.grad_enabled = True
         self.default_dtype = np.dtype(np.float32)
         self.rng = np.random.default_rng()
-        self.anomaly = False
+        self.anomaly = None  # hook(node, phase, arrays, upstream) after each forward/vjp
 
 
 state = _State()

@@ -22,7 +22,14 @@ class MatMul(Function):
     def vjp(self, g):
         a, b = self.inputs
         if a.ndim == 2 and b.ndim == 2:  # the common case: transposed views, no copies
-            return (g @ b.mT if a.requires_grad else None), (a.mT @ g if b.requires_grad else None)
+            ga = gb = None
+            # an operand that is a transposed view (x @ W.mT) gets its gradient computed in
+            # W's own layout, so the gradient that reaches W is C-contiguous, not strided
+            if a.requires_grad:
+                ga = (b @ g.mT).mT if _is_transposed(a._data) else g @ b.mT
+            if b.requires_grad:
+                gb = (g.mT @ a).mT if _is_transposed(b._data) else a.mT @ g
+            return ga, gb
         # promote 1-D operands as matmul does: a (k,) -> (1, k), b (k,) -> (k, 1)
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
@@ -41,6 +48,10 @@ class MatMul(Function):
             if b.ndim == 1:
                 gb = gb.sum(tuple(range(gb.ndim - 2))).reshape(-1) if gb.ndim > 2 else gb[:, 0]
         return ga, gb
+
+
+def _is_transposed(x):
+    return x.flags.f_contiguous and not x.flags.c_contiguous
 
 
 def matmul(a, b):

@@ -1,0 +1,54 @@
+"""cr.nn: modules, layers, losses, initialisation and utilities with PyTorch's semantics.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> model = cr.nn.Sequential(cr.nn.Linear(2, 4), cr.nn.Sigmoid(), cr.nn.Linear(4, 1))
+    >>> model(cr.zeros(3, 2)).shape
+    (3, 1)
+"""
+
+from chainrule.nn import functional, init, penalties, utils
+from chainrule.nn.layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    Flatten,
+    HuberLoss,
+    Identity,
+    KLDivLoss,
+    L1Loss,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ModuleDict,
+    ModuleList,
+    MSELoss,
+    NLLLoss,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Sin,
+    SineLayer,
+    SmoothL1Loss,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from chainrule.nn.module import Module, Parameter
+from chainrule.nn.penalties import l1_penalty, l2_penalty, penalized
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU",
+    "Embedding", "Flatten", "GELU", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
+    "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Sin", "SineLayer",
+    "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "functional", "init", "l1_penalty",
+    "l2_penalty", "penalized", "penalties", "utils",
+]

@@ -1,0 +1,223 @@
+"""cr.nn.functional (imported as F): the stateless forms of the layers and losses.
+
+Argument names follow torch.nn.functional (`input`, `dim`, `training`, ...). The losses live
+in chainrule.nn.losses and are re-exported here.
+"""
+
+import numpy as np
+
+from chainrule import ops as _ops
+from chainrule.core import mode as _mode
+from chainrule.core.tensor import Tensor, _bump_version, make
+from chainrule.nn.losses import (  # noqa: F401  (re-exported)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from chainrule.ops import nn_ops as _nn_ops
+from chainrule.ops.arithmetic import to_tensor
+
+# ---- activations ---------------------------------------------------------------------------
+
+
+def relu(input, inplace=False):
+    """max(x, 0).  (inplace is accepted for PyTorch compatibility; the result is a new tensor.)"""
+    return _ops.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x."""
+    return _ops.leaky_relu(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha (e^x - 1)."""
+    return _ops.elu(input, alpha)
+
+
+def gelu(input, approximate="none"):
+    """x Phi(x) = x/2 (1 + erf(x / sqrt 2)); approximate='tanh' uses the tanh form."""
+    return _ops.gelu(input, approximate)
+
+
+def silu(input, inplace=False):
+    """x sigmoid(x) (swish)."""
+    input = to_tensor(input)
+    return input * _ops.sigmoid(input)
+
+
+def sigmoid(input):
+    """1 / (1 + e^-x)."""
+    return _ops.sigmoid(input)
+
+
+def tanh(input):
+    """tanh x."""
+    return _ops.tanh(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    input = to_tensor(input)
+    y = _ops.softplus(input, beta)
+    above = input._data * beta > threshold
+    return _ops.where(make(above), input, y) if above.any() else y
+
+
+def sin(input, w0=1.0):
+    """sin(w0 x), the SIREN activation."""
+    input = to_tensor(input)
+    return _ops.sin(input if w0 == 1 else input * w0)
+
+
+def softmax(input, dim=-1):
+    """e^(x_i) / sum_j e^(x_j) along dim (max-shifted, cannot overflow)."""
+    return _ops.softmax(input, dim)
+
+
+def log_softmax(input, dim=-1):
+    """x_i - logsumexp(x) along dim."""
+    return _ops.log_softmax(input, dim)
+
+
+# ---- linear, dropout, embedding ------------------------------------------------------------
+
+
+def linear(input, weight, bias=None):
+    """y = x W^T + b with W of shape (out_features, in_features); one graph node."""
+    input = to_tensor(input)
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input's last dimension must equal in_features; got input "
+                         f"{input.shape} and weight {weight.shape} (out_features, in_features)")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},); got {bias.shape}")
+    return _nn_ops.linear(input, weight, bias)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability p must be in [0, 1]; got {p}")
+    input = to_tensor(input)
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * make(np.zeros((), dtype=input.dtype))
+    scale = (_mode.state.rng.random(input.shape, dtype=np.float32) >= p).astype(input.dtype)
+    scale *= 1.0 / (1.0 - p)  # kept entries are scaled so that E[y] = x
+    return input * make(scale)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 tensor with a trailing axis of num_classes: 1 at each label, 0 elsewhere."""
+    labels = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers; got dtype {labels.dtype}")
+    if num_classes == -1:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
+        raise ValueError(f"one_hot: class label {bad} is out of range for {num_classes} classes")
+    return make((labels[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of weight (num_embeddings, dim) picked by integer indices; padding_idx gets no grad."""
+    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers; got dtype {idx.dtype}")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)].flat[0]
+        raise ValueError(f"embedding: index {bad} is out of range for {n} embeddings")
+    rows = weight[idx]
+    if padding_idx is None:
+        return rows
+    pad = make(np.expand_dims(idx == padding_idx % n, -1))  # PyTorch allows negative padding_idx
+    return _ops.where(pad, weight.detach()[idx], rows)  # same values, no gradient at padding
+
+
+# ---- normalization -------------------------------------------------------------------------
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing normalized_shape axes
+    (biased variance, as PyTorch)."""
+    input = to_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.shape[input.ndim - k:] != shape:
+        raise ValueError(f"layer_norm: the input's trailing dimensions must be normalized_shape "
+                         f"{shape}; got input shape {input.shape}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    y = _normalize(input, axes, eps)[0]
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def _normalize(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) with the biased variance; also returns mean and var."""
+    mean = x.mean(axes, keepdims=True)
+    d = x - mean
+    var = (d * d).mean(axes, keepdims=True)
+    return d / (var + eps).sqrt(), mean, var
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalize each channel (axis 1) of (N, C) or (N, C, L) input by batch statistics when
+    training (and update the running ones in place), else by running_mean and running_var.
+
+    The batch is normalized with its biased variance; the running estimate takes the unbiased
+    one: running = (1 - momentum) running + momentum * batch (PyTorch's convention).
+    """
+    input = to_tensor(input)
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, L); got shape {input.shape}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    bshape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    if training:
+        n = input.size // input.shape[1]
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training; got input of shape {input.shape}")
+        y, mean, var = _normalize(input, axes, eps)
+        if running_mean is not None:
+            _blend(running_mean, mean._data.reshape(-1), momentum)
+        if running_var is not None:
+            _blend(running_var, var._data.reshape(-1) * (n / (n - 1)), momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when not "
+                             "training")
+        mean = _raw(running_mean).reshape(bshape)
+        var = _raw(running_var).reshape(bshape)
+        y = (input - make(mean.astype(input.dtype, copy=False))) / \
+            make(np.sqrt(var + eps).astype(input.dtype, copy=False))
+    if weight is not None:
+        y = y * weight.reshape(bshape)
+    if bias is not None:
+        y = y + bias.reshape(bshape)
+    return y
+
+
+def _raw(t):
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
+
+
+def _blend(running, batch, momentum):
+    """running <- (1 - momentum) running + momentum batch, in place."""
+    data = _raw(running)
+    data *= 1 - momentum
+    data += momentum * batch
+    if isinstance(running, Tensor):
+        _bump_version(running)

@@ -1,0 +1,40 @@
+"""Layers by math family: affine, activations, normalization, dropout, embedding, containers,
+losses."""
+
+from chainrule.nn.layers.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Sin,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from chainrule.nn.layers.container import ModuleDict, ModuleList, Sequential
+from chainrule.nn.layers.dropout import Dropout
+from chainrule.nn.layers.embedding import Embedding
+from chainrule.nn.layers.linear import Flatten, Identity, Linear, SineLayer
+from chainrule.nn.layers.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from chainrule.nn.layers.normalization import BatchNorm1d, LayerNorm
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU",
+    "Embedding", "Flatten", "GELU", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "ModuleDict", "ModuleList", "NLLLoss",
+    "ReLU", "Sequential", "SiLU", "Sigmoid", "Sin", "SineLayer", "SmoothL1Loss", "Softmax",
+    "Softplus", "Tanh",
+]

@@ -1,0 +1,260 @@
+"""Loss functions with PyTorch's definitions, defaults and argument names, in stable forms.
+
+Each takes `reduction` = 'mean' (default) | 'sum' | 'none'. Targets may be Tensors or NumPy
+arrays; floating targets take the input's dtype. Unlike PyTorch, which warns and broadcasts,
+an elementwise loss whose target shape differs from the input's raises a ValueError.
+"""
+
+import numpy as np
+
+from chainrule import ops as _ops
+from chainrule.core.tensor import Tensor, make
+from chainrule.ops import nn_ops as _nn_ops
+from chainrule.ops.arithmetic import to_tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op, reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        names = ", ".join(repr(r) for r in allowed)
+        raise ValueError(f"{op}: reduction must be one of {names}; got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _pair(op, input, target, reduction):
+    """(input, target) as Tensors of the same shape; a float target takes input's dtype."""
+    _check_reduction(op, reduction)
+    input = to_tensor(input)
+    target = to_tensor(target, like=input)
+    if target.dtype != input.dtype and input.dtype.kind == "f":
+        target = target.astype(input.dtype)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: target shape {target.shape} differs from input shape "
+                         f"{input.shape}; reshape one of them (no silent broadcasting)")
+    return input, target
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: l = (x - y)^2;  dl/dx = 2 (x - y)."""
+    input, target = _pair("mse_loss", input, target, reduction)
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error: l = |x - y|;  dl/dx = sign(x - y) (0 at x = y)."""
+    input, target = _pair("l1_loss", input, target, reduction)
+    return _reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """l = d^2 / 2 if |d| < delta else delta (|d| - delta/2), d = x - y."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive; got {delta}")
+    input, target = _pair("huber_loss", input, target, reduction)
+    d = input - target
+    a = d.abs()
+    small = make(a._data < delta)
+    return _reduce(_ops.where(small, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """l = d^2 / (2 beta) if |d| < beta else |d| - beta/2, d = x - y (beta = 0: L1)."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative; got {beta}")
+    input, target = _pair("smooth_l1_loss", input, target, reduction)
+    d = input - target
+    a = d.abs()
+    if beta == 0:
+        return _reduce(a, reduction)
+    small = make(a._data < beta)
+    return _reduce(_ops.where(small, (0.5 / beta) * d * d, a - 0.5 * beta), reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """l = -w (y log x + (1 - y) log(1 - x)) for probabilities x; each log clamped at -100."""
+    input, target = _pair("binary_cross_entropy", input, target, reduction)
+    x = input._data
+    if x.size and not (x.min() >= 0 and x.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1]; got "
+                         f"values from {x.min()} to {x.max()} (for logits use "
+                         "binary_cross_entropy_with_logits)")
+    y = target._data
+    if y.size and not (y.min() >= 0 and y.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: target must be in [0, 1]; got values from "
+                         f"{y.min()} to {y.max()}")
+    loss = _nn_ops.binary_cross_entropy(input, target)
+    if weight is not None:
+        loss = loss * _weight("binary_cross_entropy", weight, input, "weight")
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """l = -w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
+         = w [(1 - y) x + (1 + (p - 1) y) softplus(-x)]  (stable for any x; p = pos_weight)."""
+    input, target = _pair("binary_cross_entropy_with_logits", input, target, reduction)
+    sp = _ops.softplus(-input)
+    if pos_weight is None:
+        loss = (1 - target) * input + sp
+    else:
+        p = _weight("binary_cross_entropy_with_logits", pos_weight, input, "pos_weight")
+        loss = (1 - target) * input + ((p - 1) * target + 1) * sp
+    if weight is not None:
+        loss = loss * _weight("binary_cross_entropy_with_logits", weight, input, "weight")
+    return _reduce(loss, reduction)
+
+
+def _weight(op, w, input, name):
+    w = to_tensor(w, like=input)
+    if w.dtype != input.dtype:
+        w = w.astype(input.dtype)
+    try:
+        np.broadcast_shapes(w.shape, input.shape)
+    except ValueError:
+        raise ValueError(f"{op}: {name} of shape {w.shape} cannot be broadcast to the input's "
+                         f"shape {input.shape}") from None
+    return w
+
+
+def _class_setup(op, input, weight, reduction, allowed=_REDUCTIONS):
+    """(input, class axis, number of classes C, weight ndarray of shape (C,) or None)."""
+    _check_reduction(op, reduction, allowed)
+    input = to_tensor(input)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class axis: (C,), (N, C) or (N, C, d1, ...); "
+                         "got a 0-d tensor")
+    axis = 0 if input.ndim == 1 else 1
+    C = input.shape[axis]
+    if weight is not None:
+        weight = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+        if weight.shape != (C,):
+            raise ValueError(f"{op}: weight must have one entry per class, shape ({C},); got "
+                             f"{weight.shape}")
+        weight = weight.astype(input.dtype, copy=False)
+    return input, axis, C, weight
+
+
+def _labels(op, target, input, axis, C, ignore_index):
+    """Integer class labels as an ndarray, checked for dtype, shape and range."""
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        example = f" (e.g. {t.flat[0].item()!r})" if t.size else ""
+        raise TypeError(f"{op}: class labels must be integers; got dtype {t.dtype}{example} "
+                        f"for {C} classes. Class probabilities need a float target of the "
+                        f"input's shape {input.shape}")
+    expected = input.shape[:axis] + input.shape[axis + 1:]
+    if t.shape != expected:
+        raise ValueError(f"{op}: target shape {t.shape} does not match input shape "
+                         f"{input.shape} without its class axis {axis}; expected {expected}")
+    bad = ((t < 0) | (t >= C)) & (t != ignore_index)
+    if bad.any():
+        raise ValueError(f"{op}: class label {t[bad].flat[0]} is out of range for {C} classes "
+                         f"(labels must be in [0, {C - 1}], or ignore_index={ignore_index})")
+    return t
+
+
+def _nll(logp, labels, axis, weight, ignore_index, reduction):
+    """-w_y log p_y per sample (0 where ignored), reduced as PyTorch's nll_loss."""
+    ignored = labels == ignore_index
+    any_ignored = bool(ignored.any())
+    safe = np.where(ignored, 0, labels) if any_ignored else labels
+    picked = _nn_ops.take_along_axis(logp, np.expand_dims(safe, axis), axis)
+    loss = -picked.reshape(labels.shape)
+    if weight is not None:
+        w_n = weight[safe]
+        loss = loss * make(w_n)
+    if any_ignored:
+        loss = _ops.where(make(ignored), make(np.zeros((), dtype=logp.dtype)), loss)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    # mean: the weighted mean, divided by the total weight of the counted samples (PyTorch)
+    if weight is None:
+        den = labels.size - int(ignored.sum())
+    else:
+        den = np.where(ignored, 0, w_n).sum() if any_ignored else w_n.sum()
+    return loss.sum() / make(np.asarray(den, dtype=logp.dtype))
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities: l_n = -w_{y_n} input[n, y_n];
+    'mean' divides by sum_n w_{y_n} over samples whose label is not ignore_index."""
+    input, axis, C, weight = _class_setup("nll_loss", input, weight, reduction)
+    labels = _labels("nll_loss", target, input, axis, C, ignore_index)
+    return _nll(input, labels, axis, weight, ignore_index, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross-entropy of logits (N, C) or (N, C, d1, ...): l_n = -sum_c w_c q_{n,c} log p_{n,c},
+    p = softmax(x) over the class axis, q = one-hot labels (or given class probabilities)
+    mixed with the uniform distribution: q = (1 - eps) q + eps / C.
+
+    With integer targets and 'mean', the result is divided by sum_n w_{y_n} (ignored samples
+    excluded), exactly as PyTorch; with probability targets by the number of samples.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1]; got "
+                         f"{label_smoothing}")
+    input, axis, C, weight = _class_setup("cross_entropy", input, weight, reduction)
+    logp = _ops.log_softmax(input, axis)
+    raw = target._data if isinstance(target, Tensor) else np.asarray(target)
+    wshape = (C,) + (1,) * (input.ndim - axis - 1)
+    if raw.dtype.kind == "f" and raw.shape == input.shape:
+        q = to_tensor(target, like=input)
+        if q.dtype != input.dtype:
+            q = q.astype(input.dtype)
+        if label_smoothing > 0:
+            q = q * (1 - label_smoothing) + label_smoothing / C
+        prod = logp * q
+        if weight is not None:
+            prod = prod * make(weight.reshape(wshape))
+        if reduction == "none":
+            return -prod.sum(axis)
+        total = -prod.sum()
+        return total if reduction == "sum" else total / (input.size // C if C else 0)
+    labels = _labels("cross_entropy", target, input, axis, C, ignore_index)
+    nll = _nll(logp, labels, axis, weight, ignore_index, reduction)
+    if label_smoothing == 0:
+        return nll
+    # PyTorch: (1 - eps) nll + eps / C * smooth, smooth_n = -sum_c w_c log p_{n,c}
+    smooth = -(logp * make(weight.reshape(wshape)) if weight is not None else logp).sum(axis)
+    ignored = labels == ignore_index
+    if ignored.any():
+        smooth = _ops.where(make(ignored), make(np.zeros((), dtype=logp.dtype)), smooth)
+    if reduction == "sum":
+        smooth = smooth.sum()
+    elif reduction == "mean":
+        kept = labels[~ignored]
+        den = weight[kept].sum() if weight is not None else kept.size
+        smooth = smooth.sum() / make(np.asarray(den, dtype=logp.dtype))
+    return (1 - label_smoothing) * nll + (label_smoothing / C) * smooth
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target || model) pointwise with input = log q: l = y (log y - input), 0 where y = 0;
+    log_target=True takes log y: l = e^(log y) (log y - input).
+
+    'batchmean' divides the sum by the batch size (the true KL per sample); 'mean' divides by
+    the number of elements, as PyTorch does.
+    """
+    _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
+    input, target = _pair("kl_div", input, target, "none")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = make(target._data > 0)
+        # y log y with log of 1 where y = 0, so neither the value nor its gradient is NaN
+        safe = _ops.where(positive, target, make(np.ones((), dtype=target.dtype)))
+        loss = target * safe.log() - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)

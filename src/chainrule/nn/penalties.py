@@ -1,0 +1,50 @@
+"""Regularization penalties Omega(theta) for the objective J(theta) = L(y, y_hat) + lambda Omega.
+
+L2 (ridge, "weight decay") shrinks every weight toward zero; L1 (lasso) drives some exactly
+to zero. SGD's weight_decay=wd adds wd theta to the gradient, the same as lambda = wd / 2 here.
+"""
+
+from chainrule.core.tensor import Tensor
+
+
+def _params(parameters):
+    if hasattr(parameters, "parameters") and callable(parameters.parameters):
+        parameters = parameters.parameters()
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    if not params:
+        raise ValueError("penalty: got no parameters")
+    return params
+
+
+def l1_penalty(parameters):
+    """Omega_1(theta) = sum_i |theta_i|;  d/dtheta = sign(theta)."""
+    params = _params(parameters)
+    total = params[0].abs().sum()
+    for p in params[1:]:
+        total = total + p.abs().sum()
+    return total
+
+
+def l2_penalty(parameters):
+    """Omega_2(theta) = sum_i theta_i^2 (the squared norm ||theta||^2);  d/dtheta = 2 theta."""
+    params = _params(parameters)
+    total = (params[0] * params[0]).sum()
+    for p in params[1:]:
+        total = total + (p * p).sum()
+    return total
+
+
+def penalized(loss, parameters, l1=0.0, l2=0.0):
+    """J(theta) = loss + l1 Omega_1(theta) + l2 Omega_2(theta) (elastic net when both > 0).
+
+    `parameters` is a Module (all its parameters) or an iterable of tensors, e.g. only the
+    weights: [m.weight for m in model.modules() if isinstance(m, cr.nn.Linear)].
+    """
+    if l1 < 0 or l2 < 0:
+        raise ValueError(f"penalized: l1 and l2 must be non-negative; got l1={l1}, l2={l2}")
+    params = _params(parameters)
+    if l1:
+        loss = loss + l1 * l1_penalty(params)
+    if l2:
+        loss = loss + l2 * l2_penalty(params)
+    return loss

@@ -1,0 +1,68 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """SGD: g = ∇f + λθ;  b = μb + (1-τ)g (b_1 = g);  θ ← θ - γ(g + μb if nesterov else b).
+
+    With ``maximize=True`` the gradient is negated first. Same defaults as PyTorch 2.x
+    (lr=1e-3). State per parameter: ``momentum_buffer`` (when momentum != 0).
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = cr.optim.SGD([w], lr=0.1)
+        >>> (w * w).sum().backward(); opt.step()
+        >>> w.data.tolist()
+        [0.800000011920929, -1.600000023841858]
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group):
+        self._check_number(group, "lr")
+        self._check_number(group, "momentum")
+        self._check_number(group, "weight_decay")
+        self._check_number(group, "dampening", low=-np.inf)
+        if group.get("nesterov") and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"SGD: Nesterov momentum requires a momentum and zero dampening; "
+                             f"got momentum={group['momentum']}, "
+                             f"dampening={group['dampening']}")
+
+    def step(self, closure=None):
+        """One SGD update of every parameter that has a gradient."""
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            pairs = self._grads(group)
+            lr = float(group["lr"])
+            mu = float(group["momentum"])
+            damp = float(group["dampening"])
+            for p, g in pairs:
+                t, u = self._buffers(g, 2)
+                d = self._direction(p, g, group, t)
+                if mu != 0.0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = self._new_state(p)
+                        np.copyto(buf._data, d)
+                    else:
+                        b = buf._data
+                        b *= mu
+                        if damp == 0.0:
+                            b += d
+                        else:
+                            b += np.multiply(d, 1.0 - damp, out=u)
+                    if group["nesterov"]:
+                        d = np.add(d, np.multiply(buf._data, mu, out=u), out=u)
+                    else:
+                        d = buf._data
+                p._data += np.multiply(d, -lr, out=u)
+            self._stamp(p for p, _ in pairs)
+        return loss

@@ -23,6 +23,16 @@ def _as_inputs(inputs):
     return out
 
 
+def _checked_inputs(inputs):
+    """Tensors for `inputs`, and the indices to check (all floats if none requires grad)."""
+    inputs = _as_inputs(inputs)
+    if not any(x.requires_grad for x in inputs):
+        for x in inputs:
+            if x._data.dtype.kind == "f":
+                x.requires_grad = True
+    return inputs, [i for i, x in enumerate(inputs) if x.requires_grad]
+
+
 def _outputs(f, inputs):
     out = f(*inputs)
     outs = (out,) if isinstance(out, Tensor) or out is None else tuple(out)
@@ -87,12 +97,7 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     are made into float64 tensors and all checked). f may return a Tensor or a tuple of them.
     Raises GradcheckError naming the worst element and both values; returns True otherwise.
     """
-    inputs = _as_inputs(inputs)
-    if not any(x.requires_grad for x in inputs):
-        for x in inputs:
-            if x._data.dtype.kind == "f":
-                x.requires_grad = True
-    diff = [i for i, x in enumerate(inputs) if x.requires_grad]
+    inputs, diff = _checked_inputs(inputs)
     if not diff:
         raise ValueError("gradcheck: no input requires grad")
     for i in diff:
@@ -126,12 +131,7 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     The vjp is checked w.r.t. the inputs (the Hessian-like term) and w.r.t. the cotangent u
     (which must stay differentiable for jvp by double vjp). u is random unless given.
     """
-    inputs = _as_inputs(inputs)
-    if not any(x.requires_grad for x in inputs):
-        for x in inputs:
-            if x._data.dtype.kind == "f":
-                x.requires_grad = True
-    diff = [i for i, x in enumerate(inputs) if x.requires_grad]
+    inputs, diff = _checked_inputs(inputs)
     with _mode.enable_grad():
         outs = [o for o in _outputs(f, inputs) if o is not None]
     rng = np.random.default_rng(seed)

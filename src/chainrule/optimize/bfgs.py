@@ -10,7 +10,7 @@ keeps H positive definite (Nocedal & Wright, Algorithm 6.1; scipy's BFGS).
 import numpy as np
 
 from chainrule.optimize.linesearch import initial_step, line_search
-from chainrule.optimize.result import CALLBACK, LINESEARCH, MAXITER, NONFINITE, SUCCESS
+from chainrule.optimize.result import LINESEARCH, MAXITER, SUCCESS
 
 
 def bfgs_update(H, s, y):
@@ -50,11 +50,9 @@ def minimize_bfgs(objective, x0, progress, gtol=1e-5, maxiter=None, norm=np.inf,
         s = alpha * p
         x, y = x + s, g_new - g
         f_prev, f, g = f, f_new, g_new
-        if progress.step(x, f):
-            status = CALLBACK
-            break
-        if not np.isfinite(f):
-            status = NONFINITE
+        stop = progress.advance(x, f)
+        if stop is not None:
+            status = stop
             break
         H = bfgs_update(H, s, y)
     else:

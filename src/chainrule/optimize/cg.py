@@ -12,7 +12,7 @@ c2 = 0.4 < 1/2, as the theory of FR requires (scipy's CG uses the same value).
 import numpy as np
 
 from chainrule.optimize.linesearch import initial_step, line_search
-from chainrule.optimize.result import CALLBACK, LINESEARCH, MAXITER, NONFINITE, SUCCESS
+from chainrule.optimize.result import LINESEARCH, MAXITER, SUCCESS
 
 _BETAS = ("pr+", "fr")
 
@@ -50,11 +50,9 @@ def minimize_cg(objective, x0, progress, beta="pr+", gtol=1e-5, maxiter=None, no
         if float(p @ g_new) > -0.01 * float(g_new @ g_new):
             p = -g_new
         f_prev, f, g = f, f_new, g_new
-        if progress.step(x, f):
-            status = CALLBACK
-            break
-        if not np.isfinite(f):
-            status = NONFINITE
+        stop = progress.advance(x, f)
+        if stop is not None:
+            status = stop
             break
     else:
         if np.linalg.norm(g, ord=norm) <= gtol:

@@ -11,7 +11,7 @@ from collections import deque
 import numpy as np
 
 from chainrule.optimize.linesearch import line_search
-from chainrule.optimize.result import CALLBACK, LINESEARCH, MAXITER, NONFINITE, SUCCESS
+from chainrule.optimize.result import LINESEARCH, MAXITER, SUCCESS
 
 
 def two_loop(g, pairs):
@@ -55,11 +55,9 @@ def minimize_lbfgs(objective, x0, progress, m=10, gtol=1e-5, ftol=2.220446049250
         s = alpha * p
         y = g_new - g
         x, f_old, f, g = x + s, f, f_new, g_new
-        if progress.step(x, f):
-            status = CALLBACK
-            break
-        if not np.isfinite(f):
-            status = NONFINITE
+        stop = progress.advance(x, f)
+        if stop is not None:
+            status = stop
             break
         sy = float(s @ y)
         if sy > np.finfo(float).eps * float(y @ y):

@@ -15,7 +15,7 @@ products (one extra backward pass each), stopping early at negative curvature.
 import numpy as np
 
 from chainrule.optimize.linesearch import line_search
-from chainrule.optimize.result import CALLBACK, LINESEARCH, MAXITER, NONFINITE, SUCCESS
+from chainrule.optimize.result import LINESEARCH, MAXITER, NONFINITE, SUCCESS
 
 MODIFICATIONS = ("damped", "saddle-free", "none")
 
@@ -82,11 +82,9 @@ def minimize_newton(objective, x0, progress, modification="damped", linesearch=T
         else:
             x = x + p
             f, g = objective.value_and_grad(x)
-        if progress.step(x, f):
-            status = CALLBACK
-            break
-        if not (np.isfinite(f) and np.all(np.isfinite(g))):
-            status = NONFINITE
+        stop = progress.advance(x, f, g)
+        if stop is not None:
+            status = stop
             break
     else:
         if np.linalg.norm(g, ord=norm) <= gtol:
@@ -158,11 +156,9 @@ def minimize_newton_cg(objective, x0, progress, xtol=1e-5, maxiter=None, cg_maxi
         alpha, f, g = found
         update = alpha * p
         x = x + update
-        if progress.step(x, f):
-            status = CALLBACK
-            break
-        if not np.isfinite(f):
-            status = NONFINITE
+        stop = progress.advance(x, f)
+        if stop is not None:
+            status = stop
             break
         if np.abs(update).sum() <= n * xtol:
             status = SUCCESS

@@ -91,6 +91,14 @@ class Progress:
             return True
         return bool(stop)
 
+    def advance(self, x, f, g=None):
+        """Record iterate x; the status to stop with (CALLBACK, NONFINITE) or None to go on."""
+        if self.step(x, f):
+            return CALLBACK
+        if not np.isfinite(f) or (g is not None and not np.all(np.isfinite(g))):
+            return NONFINITE
+        return None
+
     def result(self, x, f, g, status, message=None, **extra):
         """The OptimizeResult at flat x with value f and gradient g (None if not computed)."""
         obj = self.objective

@@ -98,6 +98,10 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f"chainrule.{name}")
+    if name in ("save", "load"):  # checkpoints: safetensors + JSON metadata (chainrule.train)
+        from chainrule.train import checkpoint
+
+        return getattr(checkpoint, name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 __all__ = [

@@ -1,0 +1,369 @@
+"""The fit loop: forward, loss, backward, step per batch; metrics, validation, callbacks per epoch.
+
+Ctrl-C (KeyboardInterrupt) or a non-finite loss stops training cleanly: the model, optimizer
+and scheduler go back to the state at the end of the last complete epoch, and `fit` returns
+the history so far (with `stop_reason` set). Training checkpoints (ModelCheckpoint) hold the
+whole state, random generators included, so `fit(..., resume=path)` continues bit for bit.
+"""
+
+import copy
+import math
+import time
+from collections import Counter
+
+import numpy as np
+
+from chainrule.core import mode as _mode
+from chainrule.core.tensor import Tensor, make
+from chainrule.data.dataset import DataLoader, Dataset, TensorDataset
+from chainrule.optim.lr_scheduler import ReduceLROnPlateau
+from chainrule.train.callbacks import Callback
+from chainrule.train.metrics import get_metric
+from chainrule.train.progress import Progress
+
+_STATE_FORMAT = "chainrule.fit/1"
+
+
+class History:
+    """Per-epoch logs: history.history["val_loss"] is a list, history.epoch the epoch numbers."""
+
+    def __init__(self):
+        self.epoch = []
+        self.history = {}
+        self.stop_reason = None
+
+    def append(self, epoch, logs):
+        """Add one epoch's logs (keys missing in earlier epochs are padded with None)."""
+        for k in logs:
+            self.history.setdefault(k, [None] * len(self.epoch))
+        self.epoch.append(int(epoch))
+        for k, values in self.history.items():
+            values.append(logs.get(k))
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def last(self):
+        """The logs of the last epoch as a dict ({} before the first)."""
+        return {k: v[-1] for k, v in self.history.items()} if self.epoch else {}
+
+    def to_dict(self):
+        """A plain dict (JSON-serialisable) of the history."""
+        return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in
+                                                       self.history.items()},
+                "stop_reason": self.stop_reason}
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild a History from `to_dict()`."""
+        h = cls()
+        h.epoch = [int(e) for e in d.get("epoch", [])]
+        h.history = {k: list(v) for k, v in d.get("history", {}).items()}
+        h.stop_reason = d.get("stop_reason")
+        return h
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+def _loader(data, batch_size, shuffle, seed, what):
+    if isinstance(data, DataLoader):
+        return data
+    if isinstance(data, (tuple, list)):
+        data = TensorDataset(*data)
+    if not isinstance(data, Dataset) and not (hasattr(data, "__len__")
+                                              and hasattr(data, "__getitem__")):
+        raise TypeError(f"fit: {what} must be a DataLoader, a Dataset or a tuple (X, y); got "
+                        f"{type(data).__name__}")
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def _split(batch, what):
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise ValueError(f"fit: each batch of {what} must be a pair (inputs, targets); got "
+                         f"{type(batch).__name__} of length "
+                         f"{len(batch) if hasattr(batch, '__len__') else '?'}")
+    return batch
+
+
+def _numpy(t):
+    return t.data if isinstance(t, Tensor) else np.asarray(t)
+
+
+def _compute_metrics(metric_fns, targets, outputs, prefix):
+    logs = {}
+    for name, fn in metric_fns:
+        logs[prefix + name] = float(fn(targets, outputs))
+    return logs
+
+
+def predict(model, X, batch_size=1024):
+    """Model outputs for X in eval mode without recording a graph -> ndarray."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    X = _numpy(X)
+    try:
+        with _mode.no_grad():
+            outs = [_numpy(model(make(X[i:i + batch_size])))
+                    for i in range(0, X.shape[0], batch_size)]
+    finally:
+        if was_training:
+            model.train()
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def evaluate(model, loss_fn, data, metrics=(), batch_size=1024):
+    """{"loss": mean loss, metric: value, ...} of `model` on data (a tuple (X, y) or loader)."""
+    metric_fns = [get_metric(m) for m in metrics]
+    loader = _loader(data, batch_size, False, None, "data")
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    total, count, outs, ys = 0.0, 0, [], []
+    try:
+        with _mode.no_grad():
+            for batch in loader:
+                x, y = _split(batch, "data")
+                out = model(x)
+                n = len(_numpy(y))
+                total += float(loss_fn(out, y).item()) * n
+                count += n
+                outs.append(_numpy(out))
+                ys.append(_numpy(y))
+    finally:
+        if was_training:
+            model.train()
+    if count == 0:
+        raise ValueError("evaluate: data is empty")
+    logs = {"loss": total / count}
+    logs.update(_compute_metrics(metric_fns, np.concatenate(ys), np.concatenate(outs), ""))
+    return logs
+
+
+def _copy_arrays(tree):
+    """Deep copy of a state tree, copying ndarrays and Tensors' data."""
+    if isinstance(tree, Tensor):
+        return make(tree.data.copy())
+    if isinstance(tree, np.ndarray):
+        return tree.copy()
+    if isinstance(tree, dict):
+        out = {k: _copy_arrays(v) for k, v in tree.items()}
+        return Counter(out) if isinstance(tree, Counter) else out
+    if isinstance(tree, list):
+        return [_copy_arrays(v) for v in tree]
+    if isinstance(tree, tuple):
+        return tuple(_copy_arrays(v) for v in tree)
+    return copy.deepcopy(tree)
+
+
+class FitState:
+    """What callbacks see: the objects being trained and where the loop is."""
+
+    def __init__(self, model, loss_fn, optimizer, scheduler, loader, history, callbacks,
+                 epochs):
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.scheduler, self.loader, self.history = scheduler, loader, history
+        self.callbacks, self.epochs = callbacks, epochs
+        self.epoch, self.batch_index, self.step, self.loss = 0, 0, 0, None
+        self.stop_training = False
+
+    def training_state(self):
+        """Everything a resumed run needs: weights, optimizer, scheduler, history, RNG states."""
+        return {
+            "format": _STATE_FORMAT,
+            "epoch": self.epoch,
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "history": self.history.to_dict(),
+            "rng": {"chainrule": _mode.default_generator().bit_generator.state,
+                    "loader": self.loader.state_dict()},
+            "callbacks": [{"class": type(c).__name__, "state": c.state_dict()}
+                          for c in self.callbacks],
+        }
+
+    def load_training_state(self, state):
+        """Restore a `training_state()` (as saved, or as loaded by cr.load)."""
+        if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+            got = f"keys {sorted(state)}" if isinstance(state, dict) else type(state).__name__
+            raise ValueError("fit: resume expects a training checkpoint written by "
+                             f"ModelCheckpoint (or FitState.training_state()); got {got}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(_copy_arrays(state["optimizer"]))
+        if self.scheduler is not None:
+            if state["scheduler"] is None:
+                raise ValueError("fit: the checkpoint was trained without a scheduler, but a "
+                                 "scheduler was given to resume with")
+            self.scheduler.load_state_dict(copy.deepcopy(state["scheduler"]))
+        self.history = History.from_dict(state["history"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        _mode.default_generator().bit_generator.state = state["rng"]["chainrule"]
+        self.loader.load_state_dict(state["rng"]["loader"])
+        saved = state.get("callbacks") or []
+        for c, s in zip(self.callbacks, saved):
+            if s.get("class") == type(c).__name__:
+                c.load_state_dict(s["state"])
+
+
+def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data=None,
+        metrics=(), callbacks=(), scheduler=None, seed=None, progress=True, shuffle=True,
+        resume=None):
+    """Train `model` for `epochs` epochs and return the History of per-epoch logs.
+
+    Args:
+        loss_fn: loss(output, target) -> scalar Tensor, e.g. F.cross_entropy.
+        train_data, val_data: a tuple (X, y) of arrays/Tensors, a Dataset or a DataLoader.
+        metrics: names ("accuracy", "f1", "precision", "recall", "mse", "mae", "r2") or
+            callables fn(y_true, output), computed on the training outputs of each epoch
+            and on val_data ("val_" prefix).
+        scheduler: an lr_scheduler, stepped once per epoch (ReduceLROnPlateau gets
+            val_loss, or loss without val_data).
+        seed: seeds the shuffling of train_data (else chainrule's generator is used).
+        resume: a training checkpoint (path or loaded dict) from ModelCheckpoint; training
+            continues after its epoch up to `epochs` in total.
+
+    Logs per epoch: loss, metrics, val_loss, val_metrics, lr (at the start of the epoch)
+    and time (seconds).
+
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> _ = cr.manual_seed(0)
+        >>> X, y = cr.data.make_moons(200, seed=0)
+        >>> model = cr.nn.Sequential(cr.nn.Linear(2, 16), cr.nn.ReLU(), cr.nn.Linear(16, 2))
+        >>> opt = cr.optim.Adam(model.parameters(), lr=0.05)
+        >>> h = cr.train.fit(model, F.cross_entropy, opt, (X, y), epochs=30, seed=0,
+        ...                  metrics=["accuracy"], progress=False)
+        >>> h["accuracy"][-1] > 0.95
+        True
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative integer; got {epochs!r}")
+    metric_fns = [get_metric(m) for m in metrics]
+    callbacks = list(callbacks or ())
+    for c in callbacks:
+        if not isinstance(c, Callback):
+            raise TypeError(f"fit: callbacks must be Callback instances; got "
+                            f"{type(c).__name__}")
+    callbacks.sort(key=lambda c: c.order)
+    loader = _loader(train_data, batch_size, shuffle, seed, "train_data")
+    val_loader = None if val_data is None else _loader(val_data, 1024, False, None, "val_data")
+    state = FitState(model, loss_fn, optimizer, scheduler, loader, History(), callbacks, epochs)
+    if resume is not None:
+        if not isinstance(resume, dict):
+            from chainrule.train.checkpoint import load
+
+            resume = load(resume)
+        state.load_training_state(resume)
+    bar = Progress(epochs, len(loader), enabled=progress)
+    for c in callbacks:
+        c.on_train_begin(state)
+    last_good = _snapshot(state)
+    try:
+        for epoch in range(state.epoch + 1, epochs + 1):
+            state.epoch = epoch
+            logs = _run_epoch(state, metric_fns, val_loader, bar)
+            if logs is None:  # non-finite loss: stop_reason is set
+                _restore(state, last_good)
+                break
+            state.history.append(epoch, logs)
+            for c in callbacks:
+                c.on_epoch_end(state, logs)
+            last_good = _snapshot(state)
+            bar.epoch_end(epoch, logs)  # a printed epoch is one that Ctrl-C keeps
+            if state.stop_training:
+                break
+    except KeyboardInterrupt:
+        _restore(state, last_good)
+        state.history.stop_reason = (f"interrupted (Ctrl-C) during epoch {state.epoch}; kept "
+                                     f"the state after epoch {last_good['epoch']}")
+    finally:
+        bar.close()
+    if state.history.stop_reason:
+        bar.write(state.history.stop_reason)
+    for c in callbacks:
+        c.on_train_end(state)
+    return state.history
+
+
+def _run_epoch(state, metric_fns, val_loader, bar):
+    model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
+    start = time.perf_counter()
+    lr = float(optimizer.param_groups[0]["lr"])
+    for c in state.callbacks:
+        c.on_epoch_begin(state)
+    bar.epoch_begin(state.epoch)
+    model.train()
+    total, count, outs, ys = 0.0, 0, [], []
+    for batch_index, batch in enumerate(state.loader):
+        state.batch_index = batch_index
+        x, y = _split(batch, "train_data")
+        out = model(x)
+        loss = loss_fn(out, y)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            state.history.stop_reason = (f"stopped: the loss is {value} at epoch {state.epoch}, "
+                                         f"batch {state.batch_index + 1}; kept the state after "
+                                         f"epoch {state.epoch - 1} (try a smaller learning "
+                                         "rate)")
+            return None
+        optimizer.zero_grad()
+        loss.backward()
+        state.step += 1
+        state.loss = loss
+        for c in state.callbacks:
+            c.on_after_backward(state)
+        optimizer.step()
+        n = len(_numpy(y))
+        total += value * n
+        count += n
+        if metric_fns:
+            outs.append(_numpy(out).copy())
+            ys.append(_numpy(y))
+        for c in state.callbacks:
+            c.on_batch_end(state)
+        bar.batch_end(value)
+    if count == 0:
+        raise ValueError("fit: train_data gave no batches (is it empty, or drop_last with "
+                         "fewer rows than batch_size?)")
+    logs = {"loss": total / count}
+    if metric_fns:
+        logs.update(_compute_metrics(metric_fns, np.concatenate(ys), np.concatenate(outs), ""))
+    if val_loader is not None:
+        val = evaluate(model, loss_fn, val_loader, [m for _, m in metric_fns])
+        logs.update({f"val_{k}": v for k, v in zip(["loss"] + [n for n, _ in metric_fns],
+                                                   val.values())})
+    logs["lr"] = lr
+    if state.scheduler is not None:
+        if isinstance(state.scheduler, ReduceLROnPlateau):
+            state.scheduler.step(logs.get("val_loss", logs["loss"]))
+        else:
+            state.scheduler.step()
+    logs["time"] = time.perf_counter() - start
+    return logs
+
+
+def _snapshot(state):
+    """A copy of the state at the end of an epoch, to return to after an interruption."""
+    snap = _copy_arrays(state.training_state())
+    snap.pop("history")
+    snap["history_length"] = len(state.history)
+    return snap
+
+
+def _restore(state, snap):
+    history, stop_reason = state.history, state.history.stop_reason
+    snap = dict(snap, history=History().to_dict())
+    state.load_training_state(snap)
+    # keep the history object the caller may already hold, trimmed to the good epochs
+    n = snap["history_length"]
+    history.epoch = history.epoch[:n]
+    history.history = {k: v[:n] for k, v in history.history.items()}
+    history.stop_reason = stop_reason
+    state.history = history

@@ -1,0 +1,188 @@
+"""The `chainrule train` command: the default run, datasets, CSV, resume, and bad input."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.cli import main
+
+pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
+pytest.importorskip("safetensors")
+
+OUTPUTS = {"model.safetensors", "history.json", "report.html"}
+
+
+def _run(capsys, *args):
+    code = main(["train", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _history(out_dir):
+    return json.loads((pathlib.Path(out_dir) / "history.json").read_text())
+
+
+def test_default_command_trains_digits_to_97_percent(tmp_path):
+    """Acceptance 1: the README's main command, as installed (the console script)."""
+    script = pathlib.Path(sys.executable).parent / "chainrule"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "chainrule.cli"]
+    start = time.perf_counter()
+    run = subprocess.run([*cmd, "train"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    seconds = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr[-3000:]
+    out_dir = tmp_path / "runs" / "train"
+    assert OUTPUTS <= set(os.listdir(out_dir))
+    record = _history(out_dir)
+    assert record["config"]["dataset"] == "digits"
+    assert record["final_metrics"]["test_accuracy"] >= 0.97
+    assert seconds < 120
+    assert run.stdout.count("\nepoch ") >= 39 and "final: test_accuracy" in run.stdout
+    state = cr.train.load(out_dir / "model.safetensors")
+    assert sorted(state) == ["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"]
+
+
+def test_spirals_reach_95_percent_and_the_report_shows_the_boundary(tmp_path, capsys):
+    """Acceptance 2 (first half)."""
+    code, out, err = _run(capsys, "--dataset", "spirals", "--out", str(tmp_path))
+    assert code == 0, err
+    assert _history(tmp_path)["final_metrics"]["test_accuracy"] >= 0.95
+    report = (tmp_path / "report.html").read_text()
+    assert "<h2>Decision boundary</h2>" in report and "<h2>Gradient flow</h2>" in report
+
+
+def _moons_csv(path, bad_cell=None):
+    X, y = cr.data.make_moons(200, noise=0.1, seed=0)
+    lines = ["x1,x2,label"] + [f"{a:.5f},{b:.5f},{c}" for (a, b), c in zip(X, y)]
+    if bad_cell is not None:
+        row, col, text = bad_cell  # row counts the header as row 1
+        cells = lines[row - 1].split(",")
+        cells[col - 1] = text
+        lines[row - 1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_csv_dataset_with_target_column(tmp_path, capsys):
+    csv = _moons_csv(tmp_path / "moons.csv")
+    out_dir = tmp_path / "out"
+    code, out, err = _run(capsys, "--dataset", f"csv:{csv}", "--target", "label",
+                          "--hidden", "32,32", "--epochs", "30", "--lr", "0.01",
+                          "--out", str(out_dir))
+    assert code == 0, err
+    record = _history(out_dir)
+    assert record["task"] == "classification" and record["classes"] == ["0", "1"]
+    assert record["final_metrics"]["test_accuracy"] >= 0.9
+    assert OUTPUTS <= set(os.listdir(out_dir))
+
+
+def test_csv_regression_target(tmp_path, capsys):
+    X, y = cr.data.make_function_1d("sin", 120, random=True, seed=0)
+    csv = tmp_path / "sin.csv"
+    csv.write_text("x,y\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(X[:, 0], y[:, 0])))
+    code, out, err = _run(capsys, "--dataset", f"csv:{csv}", "--activation", "tanh",
+                          "--hidden", "32", "--epochs", "40", "--lr", "0.01",
+                          "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    record = _history(tmp_path / "out")
+    assert record["task"] == "regression" and record["final_metrics"]["test_r2"] > 0.9
+
+
+def test_bad_csv_exits_2_naming_file_row_and_column_and_writes_nothing(tmp_path, capsys):
+    """Acceptance 2 (second half)."""
+    csv = _moons_csv(tmp_path / "bad.csv", bad_cell=(7, 2, "oops"))
+    out_dir = tmp_path / "out"
+    code, out, err = _run(capsys, "--dataset", f"csv:{csv}", "--out", str(out_dir))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert str(csv) in err and "row 7" in err and "column 2 ('x2')" in err and "'oops'" in err
+    assert not out_dir.exists() and out == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "-1"], "--lr must be positive; got -1"),
+    (["--lr", "abc"], "--lr must be a float; got 'abc'"),
+    (["--hidden", "64,0"], "--hidden widths must be positive"),
+    (["--hidden", "6x4"], "--hidden must be comma-separated"),
+    (["--epochs", "0"], "--epochs must be positive"),
+    (["--seed", "-3"], "--seed must be a non-negative integer"),
+    (["--dataset", "mnist"], "--dataset must be one of digits"),
+    (["--activation", "swish"], "invalid choice: 'swish'"),
+    (["--optimizer", "lion"], "invalid choice: 'lion'"),
+    (["--target", "y"], "--target applies only to --dataset csv:PATH"),
+    (["--dataset", "csv:/nonexistent/x.csv"], "no such file: /nonexistent/x.csv"),
+    (["--resume", "/nonexistent/ck.safetensors"], "no such checkpoint"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_arguments_exit_2_with_one_line_and_no_output(tmp_path, capsys, args, message):
+    out_dir = tmp_path / "out"
+    code, out, err = _run(capsys, *args, "--out", str(out_dir))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not out_dir.exists()
+
+
+def test_no_command_is_a_usage_error(capsys):
+    assert main([]) == 2
+    assert "a command is required" in capsys.readouterr().err
+
+
+def test_resume_continues_exactly_like_the_uninterrupted_run(tmp_path, capsys):
+    common = ["--dataset", "xor", "--hidden", "8", "--batch-size", "64", "--seed", "3"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _run(capsys, *common, "--epochs", "6", "--out", str(full))[0] == 0
+    assert _run(capsys, *common, "--epochs", "3", "--out", str(part))[0] == 0
+    ck = str(part / "checkpoint.safetensors")
+    code, out, err = _run(capsys, "--resume", ck, "--epochs", "6", "--out", str(part))
+    assert code == 0, err
+    a = cr.train.load(full / "model.safetensors")
+    b = cr.train.load(part / "model.safetensors")
+    assert all(np.array_equal(a[k].data, b[k].data) for k in a)
+    ha, hb = _history(full)["history"]["history"], _history(part)["history"]["history"]
+    assert ha["loss"] == hb["loss"] and ha["val_accuracy"] == hb["val_accuracy"]
+    # options that would change the run must match the checkpoint's
+    code, out, err = _run(capsys, "--resume", ck, "--hidden", "16", "--out", str(part))
+    assert code == 2 and "trained with --hidden 8; got 16" in err
+    code, out, err = _run(capsys, "--resume", ck, "--epochs", "2", "--out", str(part))
+    assert code == 2 and "less than the 6 epochs" in err
+
+
+def test_ctrl_c_stops_cleanly_and_still_writes_the_outputs(tmp_path):
+    import signal
+
+    out_dir = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule.cli", "train", "--dataset", "xor",
+                             "--hidden", "8", "--epochs", "100000", "--out", str(out_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("epoch") and "/100000" in line and " 3/" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr[-2000:]
+    record = _history(out_dir)
+    assert "interrupted (Ctrl-C)" in record["history"]["stop_reason"]
+    assert len(record["history"]["epoch"]) >= 3
+    assert OUTPUTS <= set(os.listdir(out_dir))
+    assert not [p for p in os.listdir(out_dir) if p.endswith(".tmp")]
+    cr.train.load(out_dir / "checkpoint.safetensors")  # the last checkpoint is intact
+
+
+def test_importing_the_workflow_modules_pulls_in_no_optional_dependency():
+    code = ("import sys, chainrule, chainrule.data, chainrule.train, chainrule.report, "
+            "chainrule.cli; heavy = ('sklearn', 'matplotlib', 'tqdm', 'safetensors', 'scipy', "
+            "'torch'); print([m for m in sys.modules if m.split('.')[0] in heavy])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -8,6 +8,7 @@
 Plots live in ``chainrule.inspect.plot`` (matplotlib, imported only there).
 """
 
+from chainrule.core.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.inspect.anomaly import AnomalyError, detect_anomaly
 from chainrule.inspect.curvature import (
     CriticalPoint,
@@ -35,10 +36,10 @@ from chainrule.inspect.spectra import (
 )
 
 __all__ = [
-    "AnomalyError", "CriticalPoint", "HessianDensity", "HessianOperator", "Landscape",
-    "LayerFlow", "LayerSpectrum", "Sharpness", "critical_point", "detect_anomaly",
-    "dot_available", "explain", "explain_step", "format_flow", "gradient_flow",
-    "hessian_density", "hessian_eigs", "hessian_trace", "interpolate", "jacobian_spectrum",
-    "lanczos", "loss_landscape", "matrix_power_norms", "random_directions", "render_dot",
-    "sharpness", "spectral_radius", "spectrum", "to_dot", "weight_spectra",
+    "AnomalyError", "CriticalPoint", "GradcheckError", "HessianDensity", "HessianOperator",
+    "Landscape", "LayerFlow", "LayerSpectrum", "Sharpness", "critical_point", "detect_anomaly",
+    "dot_available", "explain", "explain_step", "format_flow", "gradcheck", "gradgradcheck",
+    "gradient_flow", "hessian_density", "hessian_eigs", "hessian_trace", "interpolate",
+    "jacobian_spectrum", "lanczos", "loss_landscape", "matrix_power_norms", "random_directions",
+    "render_dot", "sharpness", "spectral_radius", "spectrum", "to_dot", "weight_spectra",
 ]

@@ -1,5 +1,7 @@
 """First core benchmark: per-op overhead and a small MLP, against hand-written NumPy, same run.
 
+(The full suite is ``python -m bench``; see docs/PERFORMANCE.md.)
+
     python bench/core_overhead.py [--quick]
 
 1. Per-op overhead: forward + backward of `add` on 1-element tensors (microseconds), vs the

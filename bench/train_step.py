@@ -1,5 +1,7 @@
 """Training-step benchmark: a 784-256-128-10 ReLU MLP, cross-entropy loss, backward, Adam step.
 
+The raw-tensor version of the suite's W1 (``python -m bench`` is the suite; docs/PERFORMANCE.md).
+
     python bench/train_step.py [--quick] [--batches 32 128 1024] [--threads 1] [--profile N]
 
 Three implementations of the same step on the same random float32 data and initial weights,

@@ -5,6 +5,8 @@ vjp runs, leaf gradients accumulate into ``.grad`` like PyTorch's, and the graph
 arrays it saved) is released afterwards unless ``retain_graph=True``.
 """
 
+import sys
+
 import numpy as np
 
 from chainrule.core import mode as _mode
@@ -98,12 +100,79 @@ def _run_hooks(t, g):
     return g
 
 
+class GradBuffer:
+    """Memory set aside for a leaf's gradient: a view into an optimizer's flat gradient buffer.
+
+    Installed as ``leaf._extra["grad_buffer"]``. The engine writes the leaf's first gradient
+    into it (no allocation, and the optimizer finds every gradient in one flat array), but only
+    while nothing else can see that memory: a gradient handed out before `zero_grad()` and still
+    held somewhere (the Tensor, its array, or a view of the buffer) keeps its values, as in
+    PyTorch. Whether anything else holds it is read from reference counts, compared with the
+    counts taken when the buffer was set up (`calibrate`), when nothing else held it.
+    """
+
+    __slots__ = ("view", "base", "_counts")
+
+    def __init__(self, view):
+        self.view, self.base = view, view.base
+        self._counts = None
+
+    def _refs(self):
+        return sys.getrefcount(self.view), sys.getrefcount(self.base)
+
+    def calibrate(self):
+        """Record the reference counts of an unobserved buffer (call once all views exist)."""
+        self._counts = self._refs() if _REFCOUNTS_EXACT else None
+
+    def take(self):
+        """The buffer, if nothing outside its owner references it; else None."""
+        if self._counts is not None and self._refs() == self._counts:
+            return self.view
+        return None
+
+
+# Reference counts are exact on CPython with the GIL; elsewhere the engine always copies.
+_REFCOUNTS_EXACT = hasattr(sys, "getrefcount") and (
+    not hasattr(sys, "_is_gil_enabled") or sys._is_gil_enabled())
+
+
+def grad_sink(t):
+    """Memory a vjp may compute leaf t's gradient into (with out=), saving the engine's copy.
+
+    t's free GradBuffer, when the gradient the vjp computes will become t.grad as it is: during
+    backward() without create_graph, t has no gradient yet and no hooks. Else None.
+    """
+    extra = t._extra
+    if not _state.grad_sinks or t.grad is not None or extra is None or "hooks" in extra:
+        return None
+    buf = extra.get("grad_buffer")
+    return None if buf is None else buf.take()
+
+
+def _first_grad(g, extra):
+    """A leaf's first gradient in memory of its own: its free GradBuffer, else a fresh copy.
+
+    Never g's own array: g may be shared with other tensors (the two inputs of add get the same
+    gradient) or be the caller's grad_output. A vjp may already have written it into the
+    buffer (grad_sink).
+    """
+    buf = extra.get("grad_buffer") if extra is not None else None
+    if buf is not None:
+        if g._data is buf.view:
+            return make(buf.view)
+        out = buf.take()
+        if out is not None and out.shape == g._data.shape and out.dtype == g._data.dtype:
+            np.copyto(out, g._data)
+            return make(out)
+    return make(g._data.copy())
+
+
 def _accumulate_leaf(t, g, create_graph):
-    if t._extra is not None:
+    extra = t._extra
+    if extra is not None:
         g = _run_hooks(t, g)
     if t.grad is None:
-        # copy: g may alias a gradient handed to other tensors too (e.g. the two inputs of add)
-        t.grad = g if create_graph else make(g._data.copy())
+        t.grad = g if create_graph else _first_grad(g, extra)
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
     else:
@@ -138,8 +207,11 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
     root_grads = [_root_grad(r, g) for r, g in zip(roots, grads)]  # validate before walking
     order = toposort(roots)
     pending = {}  # node -> gradient of its output (a list for multi-output nodes)
-    prev_mode = _state.grad_enabled
+    prev_mode, prev_sinks = _state.grad_enabled, _state.grad_sinks
     _state.grad_enabled = create_graph
+    # vjps may write a leaf's gradient straight into its buffer only when that gradient will
+    # become its .grad (backward() without create_graph), see grad_sink
+    _state.grad_sinks = capture is None and not create_graph
     try:
         for r, g in zip(roots, root_grads):
             _send(r, g, pending, capture, create_graph)
@@ -148,7 +220,12 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
             g = pending.pop(node, None)
             if g is None:
                 continue
-            g = _output_grads(node, g, capture, create_graph)
+            if capture is not None or type(g) is list:
+                g = _output_grads(node, g, capture, create_graph)
+            else:  # one output: only hooks or retain_grad need more than a look
+                out = node._outputs()
+                if out is not None and out._extra is not None:
+                    g = _output_grads(node, g, capture, create_graph)
             if node._stamp != now and node.reads_values:
                 _check_versions(node)
             gin = node.vjp(g)
@@ -170,14 +247,16 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
                         or gx._data.dtype != x._data.dtype:
                     gx = _fit(node, i, x, gx)
                 f = x.grad_fn
-                if f is None or capture is not None or x._extra is not None \
+                if f is None and capture is None:
+                    _accumulate_leaf(x, gx, create_graph)
+                elif f is None or capture is not None or x._extra is not None \
                         or type(f._outputs) is tuple:
                     _send(x, gx, pending, capture, create_graph)
                 else:  # the common case, inlined: sum into the producer's pending gradient
                     prev = pending.get(f)
                     pending[f] = gx if prev is None else prev + gx
     finally:
-        _state.grad_enabled = prev_mode
+        _state.grad_enabled, _state.grad_sinks = prev_mode, prev_sinks
         if not retain_graph:
             # after the walk, not during it: a consumer's inputs keep alive the outputs that
             # producers further down still read in their vjp

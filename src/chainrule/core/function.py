@@ -29,14 +29,20 @@ class Function:
     reads_values = True
 
     def __call__(self, *inputs):
-        if len(inputs) == 1:
+        n = len(inputs)  # unrolled for 1-3 inputs: this is the hot path of every op
+        if n == 1:
             x = inputs[0]
             y = self.forward(x._data)
             record = x.requires_grad and _state.grad_enabled
-        elif len(inputs) == 2:
+        elif n == 2:
             a, b = inputs
             y = self.forward(a._data, b._data)
             record = (a.requires_grad or b.requires_grad) and _state.grad_enabled
+        elif n == 3:
+            a, b, c = inputs
+            y = self.forward(a._data, b._data, c._data)
+            record = (a.requires_grad or b.requires_grad or c.requires_grad) \
+                and _state.grad_enabled
         else:
             y = self.forward(*[t._data for t in inputs])
             record = _state.grad_enabled and any(t.requires_grad for t in inputs)

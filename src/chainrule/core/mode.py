@@ -8,10 +8,11 @@ import numpy as np
 class _State:
     """Mutable engine state read on the hot path (one attribute lookup, no dict)."""
 
-    __slots__ = ("grad_enabled", "default_dtype", "rng", "anomaly")
+    __slots__ = ("grad_enabled", "default_dtype", "rng", "anomaly", "grad_sinks")
 
     def __init__(self):
         self.grad_enabled = True
+        self.grad_sinks = False  # inside backward(): see engine.grad_sink
         self.default_dtype = np.dtype(np.float32)
         self.rng = np.random.default_rng()
         self.anomaly = None  # hook(node, phase, arrays, upstream) after each forward/vjp

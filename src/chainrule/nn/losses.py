@@ -43,6 +43,8 @@ def _pair(op, input, target, reduction):
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error: l = (x - y)^2;  dl/dx = 2 (x - y)."""
     input, target = _pair("mse_loss", input, target, reduction)
+    if reduction != "none" and input.size and input.dtype.kind == "f":
+        return _nn_ops.squared_error(input, target, reduction)  # one graph node
     d = input - target
     return _reduce(d * d, reduction)
 
@@ -142,7 +144,8 @@ def _class_setup(op, input, weight, reduction, allowed=_REDUCTIONS):
 
 
 def _labels(op, target, input, axis, C, ignore_index):
-    """Integer class labels as an ndarray, checked for dtype, shape and range."""
+    """(integer class labels as an ndarray, whether all lie in [0, C)), checked for dtype,
+    shape and range."""
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         example = f" (e.g. {t.flat[0].item()!r})" if t.size else ""
@@ -153,11 +156,21 @@ def _labels(op, target, input, axis, C, ignore_index):
     if t.shape != expected:
         raise ValueError(f"{op}: target shape {t.shape} does not match input shape "
                          f"{input.shape} without its class axis {axis}; expected {expected}")
-    bad = ((t < 0) | (t >= C)) & (t != ignore_index)
-    if bad.any():
-        raise ValueError(f"{op}: class label {t[bad].flat[0]} is out of range for {C} classes "
-                         f"(labels must be in [0, {C - 1}], or ignore_index={ignore_index})")
-    return t
+    in_range = t.size == 0 or (t.min() >= 0 and t.max() < C)
+    if not in_range:  # only then look for the offenders
+        bad = ((t < 0) | (t >= C)) & (t != ignore_index)
+        if bad.any():
+            raise ValueError(f"{op}: class label {t[bad].flat[0]} is out of range for {C} "
+                             f"classes (labels must be in [0, {C - 1}], or "
+                             f"ignore_index={ignore_index})")
+    return t, in_range
+
+
+def _any_ignored(labels, in_range, ignore_index, C):
+    """Whether some label equals ignore_index (impossible when it lies outside [0, C))."""
+    if in_range and (ignore_index < 0 or ignore_index >= C):
+        return False
+    return bool((labels == ignore_index).any())
 
 
 def _nll(logp, labels, axis, weight, ignore_index, reduction):
@@ -188,7 +201,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities: l_n = -w_{y_n} input[n, y_n];
     'mean' divides by sum_n w_{y_n} over samples whose label is not ignore_index."""
     input, axis, C, weight = _class_setup("nll_loss", input, weight, reduction)
-    labels = _labels("nll_loss", target, input, axis, C, ignore_index)
+    labels, _ = _labels("nll_loss", target, input, axis, C, ignore_index)
     return _nll(input, labels, axis, weight, ignore_index, reduction)
 
 
@@ -205,10 +218,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1]; got "
                          f"{label_smoothing}")
     input, axis, C, weight = _class_setup("cross_entropy", input, weight, reduction)
-    logp = _ops.log_softmax(input, axis)
     raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     wshape = (C,) + (1,) * (input.ndim - axis - 1)
     if raw.dtype.kind == "f" and raw.shape == input.shape:
+        logp = _ops.log_softmax(input, axis)
         q = to_tensor(target, like=input)
         if q.dtype != input.dtype:
             q = q.astype(input.dtype)
@@ -221,7 +234,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             return -prod.sum(axis)
         total = -prod.sum()
         return total if reduction == "sum" else total / (input.size // C if C else 0)
-    labels = _labels("cross_entropy", target, input, axis, C, ignore_index)
+    labels, in_range = _labels("cross_entropy", target, input, axis, C, ignore_index)
+    if input.ndim == 2 and weight is None and label_smoothing == 0 and reduction != "none" \
+            and labels.size and not _any_ignored(labels, in_range, ignore_index, C):
+        # the common classifier loss: one graph node (same value and derivatives)
+        return _nn_ops.softmax_cross_entropy(input, labels, reduction)
+    logp = _ops.log_softmax(input, axis)
     nll = _nll(logp, labels, axis, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll

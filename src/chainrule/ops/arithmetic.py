@@ -122,7 +122,8 @@ class Pow(Function):
 
 
 def _binary(cls, name, a, b):
-    a, b = _pair(a, b)
+    if type(a) is not Tensor or type(b) is not Tensor:  # (Parameters take this path too)
+        a, b = _pair(a, b)
     try:
         return cls()(a, b)
     except ValueError as e:

@@ -64,11 +64,12 @@ def matmul(a, b):
     kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if ka != kb:
         raise ValueError(f"matmul: inner dimensions differ: a is {a.shape}, b is {b.shape}")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions cannot be broadcast: a is {a.shape}, b is "
-                         f"{b.shape}") from None
+    if a.ndim > 2 or b.ndim > 2:  # (matrices and vectors have no batch axes to check)
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions cannot be broadcast: a is {a.shape}, "
+                             f"b is {b.shape}") from None
     return MatMul()(a, b)
 
 

@@ -1,11 +1,19 @@
 """Primitives for neural-network layers and losses, where composing existing ops is slower or
-unstable: linear (one fused node for x W^T + b), take/put along an axis (the class pick of
-cross-entropy), binary cross-entropy on probabilities (PyTorch's clamped logs)."""
+unstable: linear (one fused node for x W^T + b), softmax cross-entropy with class labels (one
+node instead of seven), the summed squared error of MSE (one instead of four), take/put along
+an axis (the class pick of cross-entropy), binary cross-entropy on probabilities (PyTorch's
+clamped logs)."""
 
 import numpy as np
 
+from chainrule.core.engine import grad_sink
 from chainrule.core.function import Function
+from chainrule.core.tensor import make
 from chainrule.ops.elementwise import log, log1p, maximum
+from chainrule.ops.linalg import MatMul
+from chainrule.ops.reduction import Sum
+from chainrule.ops.shape import Permute
+from chainrule.ops.special import softmax
 
 
 class Linear(Function):
@@ -21,18 +29,90 @@ class Linear(Function):
 
     def vjp(self, g):
         x, W = self.inputs[0], self.inputs[1]
+        if x.ndim == 2:  # the common case, with the primitives called directly (the shapes
+            # are known to fit, so the public functions' checks would only cost time)
+            gx = MatMul()(g, W) if x.requires_grad else None
+            gW = None
+            if W.requires_grad:
+                out = grad_sink(W)
+                same = out is not None and g.dtype == x.dtype == out.dtype
+                gW = (MatMulInto(out) if same else MatMul())(Permute((1, 0))(g), x)
+            gb = Sum((0,), False)(g) if len(self.inputs) == 3 and self.inputs[2].requires_grad \
+                else None
+            return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
         gx = g @ W if x.requires_grad else None
         gW = gb = None
         if W.requires_grad:
             if x.ndim == 1:
                 gW = g.reshape(-1, 1) @ x.reshape(1, -1)
-            elif x.ndim == 2:
-                gW = g.mT @ x
             else:
                 gW = g.reshape(-1, g.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
         if len(self.inputs) == 3 and self.inputs[2].requires_grad:
             gb = g if g.ndim == 1 else g.sum(tuple(range(g.ndim - 1)))
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
+
+
+class MatMulInto(MatMul):
+    """MatMul writing its product into a given array: a leaf's gradient buffer (grad_sink).
+
+    Only called with grad mode off (inside backward()), so never recorded; the math is
+    MatMul's, the memory is where the gradient has to end up anyway.
+    """
+
+    __slots__ = ("out",)
+
+    def __init__(self, out):
+        self.out = out
+
+    def forward(self, a, b):
+        return np.matmul(a, b, out=self.out)
+
+
+class SoftmaxCrossEntropy(Function):
+    """l = -sum_n log softmax(x_n)[y_n] / den  (den = N for the mean, 1 for the sum);
+    dl/dx = (softmax(x) - onehot(y)) / den
+
+    x is (N, C) logits, y an int array of N labels in [0, C). The vjp is written with softmax,
+    so second derivatives (Hessian-vector products of a classifier's loss) work.
+    """
+
+    __slots__ = ("labels", "rows", "den")
+
+    def __init__(self, labels, den):
+        self.labels, self.rows, self.den = labels, np.arange(len(labels)), den
+
+    def forward(self, x):
+        # log softmax(x)_y = (x_y - m) - log sum e^(x - m), m = max: exp cannot overflow
+        shifted = x - x.max(axis=1, keepdims=True)
+        picked = shifted[self.rows, self.labels]
+        np.exp(shifted, out=shifted)
+        lse = np.log(shifted.sum(axis=1))
+        return np.asarray((lse.sum() - picked.sum()) / self.den, dtype=x.dtype)
+
+    def vjp(self, g):
+        x = self.inputs[0]
+        onehot = np.zeros(x.shape, dtype=x.dtype)
+        onehot[self.rows, self.labels] = 1
+        return (softmax(x, 1) - make(onehot)) * (g / self.den)
+
+
+class SquaredError(Function):
+    """l = sum_i (x_i - y_i)^2 / den  (den = n for the mean, 1 for the sum);
+    dl/dx = 2 (x - y) / den,  dl/dy = -dl/dx"""
+
+    __slots__ = ("den",)
+
+    def __init__(self, den):
+        self.den = den
+
+    def forward(self, x, y):
+        d = x - y
+        return np.asarray(np.vdot(d, d) / self.den, dtype=d.dtype)
+
+    def vjp(self, g):
+        x, y = self.inputs
+        gx = (x - y) * (g * (2 / self.den))
+        return gx, (-gx if y.requires_grad else None)
 
 
 class TakeAlongAxis(Function):
@@ -95,6 +175,16 @@ class BinaryCrossEntropy(Function):
 def take_along_axis(x, index, axis):
     """x picked at `index` (an int ndarray with length 1 along `axis`), differentiable."""
     return TakeAlongAxis(index, axis)(x)
+
+
+def softmax_cross_entropy(x, labels, reduction="mean"):
+    """Cross-entropy of (N, C) logits with N valid class labels, reduced by mean or sum."""
+    return SoftmaxCrossEntropy(labels, len(labels) if reduction == "mean" else 1)(x)
+
+
+def squared_error(x, y, reduction="mean"):
+    """sum (x - y)^2, or its mean: one graph node (x and y floating, of one shape, not empty)."""
+    return SquaredError(x.size if reduction == "mean" else 1)(x, y)
 
 
 def linear(x, W, b=None):

@@ -258,6 +258,8 @@ def permute(x, *axes):
 def swapaxes(x, axis0, axis1):
     """Exchange two axes (PyTorch's transpose(dim0, dim1))."""
     x = to_tensor(x)
+    if x._data.ndim == 2 and axis0 in (0, -2) and axis1 in (1, -1):  # a matrix's .mT
+        return _share_version(Permute((1, 0))(x), x)
     axes = list(range(x.ndim))
     try:
         axes[axis0], axes[axis1] = axes[axis1], axes[axis0]

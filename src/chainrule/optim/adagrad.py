@@ -26,8 +26,9 @@ class Adagrad(Optimizer):
         for key in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             self._check_number(group, key)
 
-    def _init_state(self, p, group):
-        state = self.state[p]
+    def _init_state(self, p, group, state=None):
+        """step = 0 and sum = initial_accumulator_value, in `state` (default: self.state[p])."""
+        state = self.state[p] if state is None else state
         state["step"] = 0
         state["sum"] = self._new_state(p, float(group["initial_accumulator_value"]))
         return state
@@ -36,10 +37,11 @@ class Adagrad(Optimizer):
         """One Adagrad update of every parameter that has a gradient."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            pairs = self._grads(group)
+            targets, flat = self._targets(group)
             lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
-            for p, g in pairs:
-                state = self.state[p] or self._init_state(p, group)
+            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
+                if not state:
+                    self._init_state(p, group, state)
                 state["step"] += 1
                 clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
                 t, u = self._buffers(g, 2)
@@ -50,6 +52,6 @@ class Adagrad(Optimizer):
                 u += eps
                 np.divide(d, u, out=u)
                 u *= -clr
-                p._data += u
-            self._stamp(p for p, _ in pairs)
+                p += u
+            self._finish(group, targets, flat)
         return loss

@@ -43,14 +43,13 @@ class Adam(Optimizer):
         """One Adam update of every parameter that has a gradient."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            pairs = self._grads(group)
+            targets, flat = self._targets(group)
             lr, eps = float(group["lr"]), float(group["eps"])
             beta1, beta2 = (float(b) for b in group["betas"])
             amsgrad = group["amsgrad"]
             decay = 1.0 - lr * float(group["weight_decay"])
             decoupled = group.get("decoupled_weight_decay", False) and decay != 1.0
-            for p, g in pairs:
-                state = self.state[p]
+            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = self._new_state(p)
@@ -60,7 +59,7 @@ class Adam(Optimizer):
                 state["step"] += 1
                 bc1, bc2_sqrt = bias_corrections(beta1, beta2, state["step"])
                 if decoupled:
-                    p._data *= decay
+                    p *= decay
                 t, u = self._buffers(g, 2)
                 d = self._direction(p, g, group, t)
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
@@ -75,6 +74,6 @@ class Adam(Optimizer):
                 u += eps * bc2_sqrt
                 np.divide(m, u, out=u)
                 u *= -lr * bc2_sqrt / bc1
-                p._data += u
-            self._stamp(p for p, _ in pairs)
+                p += u
+            self._finish(group, targets, flat)
         return loss

@@ -1,8 +1,10 @@
 """Optimizer: parameter groups, per-parameter state, zero_grad and state_dict, as in PyTorch.
 
-A subclass implements ``step()`` as a few in-place NumPy calls (``out=``) per parameter on
-``p._data`` and ``p.grad._data``; it never records a graph. Every step stamps each updated
-parameter's version counter, so a graph recorded with the old weights refuses to backpropagate.
+A subclass implements ``step()`` as a few in-place NumPy calls (``out=``) on the arrays that
+`_targets` hands it: a whole parameter group at once through its flat buffers (optim/flat.py)
+when the layout holds, else each parameter with a gradient; the update code is the same. It
+never records a graph. Every step stamps each updated parameter's version counter, so a graph
+recorded with the old weights refuses to backpropagate.
 """
 
 import copy
@@ -13,6 +15,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor, _bump_version, make
+from chainrule.optim.flat import FlatGroup
 
 
 class _RequiredParameter:
@@ -50,6 +53,7 @@ class Optimizer:
         self.state = defaultdict(dict)
         self.param_groups = []
         self._scratch = {}
+        self._flat = {}  # id(group["params"]) -> FlatGroup
         groups = list(params)
         if not groups:
             raise ValueError(f"{name}: optimizer got an empty parameter list; pass "
@@ -132,6 +136,12 @@ class Optimizer:
         if any(id(p) in seen for p in params):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         self.param_groups.append(group)
+        self._make_flat(group)
+
+    def _make_flat(self, group):
+        """Move the group's parameters into one flat buffer (when they share a float dtype)."""
+        if FlatGroup.eligible(group["params"]):
+            self._flat[id(group["params"])] = FlatGroup(group["params"])
 
     # ---- gradients -----------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
@@ -165,6 +175,27 @@ class Optimizer:
             out.append((p, g))
         return out
 
+    def _targets(self, group):
+        """What one step updates: [(param array, grad array, state dict)] and the FlatGroup.
+
+        One triple for the whole group, over its flat buffers, when every parameter has its
+        gradient in place; else one per parameter that has a gradient (and no FlatGroup).
+        """
+        flat = self._flat.get(id(group["params"]))
+        if flat is not None:
+            target = flat.target(group["params"], self.state)
+            if target is not None:
+                return [target], flat
+        return [(p._data, g, self.state[p]) for p, g in self._grads(group)], None
+
+    def _finish(self, group, targets, flat):
+        """After the update: write the flat state back, stamp the updated parameters."""
+        if flat is not None:
+            flat.commit(targets[0][2], self.state)
+            self._stamp(group["params"])
+        else:
+            self._stamp(p for p in group["params"] if p.grad is not None)
+
     def _buffers(self, a, count):
         """`count` scratch arrays shaped like `a`, reused across steps (never part of state)."""
         n = a.size
@@ -174,16 +205,19 @@ class Optimizer:
         return [buf[i * n:(i + 1) * n].reshape(a.shape) for i in range(count)]
 
     def _direction(self, p, g, group, t):
-        """g (or -g when maximizing), plus weight_decay * p when set; written into t if needed."""
+        """g (or -g when maximizing), plus weight_decay * p when set; written into t if needed.
+
+        p and g are arrays (a parameter's, or a whole group's flat buffers).
+        """
         wd = float(group.get("weight_decay", 0.0))
         if wd != 0.0 and not group.get("decoupled_weight_decay", False):
-            np.multiply(p._data, wd, out=t)
+            np.multiply(p, wd, out=t)
             return np.subtract(t, g, out=t) if group.get("maximize") else np.add(t, g, out=t)
         return np.negative(g, out=t) if group.get("maximize") else g
 
     def _new_state(self, p, value=0.0):
-        """A state tensor shaped and typed like p, filled with value."""
-        return make(np.full_like(p._data, value))
+        """A state tensor shaped and typed like p (an array or a Tensor), filled with value."""
+        return make(np.full_like(p._data if isinstance(p, Tensor) else p, value))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns closure() if given."""
@@ -257,6 +291,9 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._scratch = {}
+        self._flat = {}
+        for group in self.param_groups:
+            self._make_flat(group)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

@@ -27,11 +27,10 @@ class RMSprop(Optimizer):
         """One RMSprop update of every parameter that has a gradient."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            pairs = self._grads(group)
+            targets, flat = self._targets(group)
             lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
             mu, centered = float(group["momentum"]), group["centered"]
-            for p, g in pairs:
-                state = self.state[p]
+            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
                 if not state:
                     state["step"] = 0
                     state["square_avg"] = self._new_state(p)
@@ -64,6 +63,6 @@ class RMSprop(Optimizer):
                     np.multiply(b, -lr, out=u)
                 else:
                     u *= -lr
-                p._data += u
-            self._stamp(p for p, _ in pairs)
+                p += u
+            self._finish(group, targets, flat)
         return loss

@@ -39,15 +39,14 @@ class SGD(Optimizer):
         """One SGD update of every parameter that has a gradient."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            pairs = self._grads(group)
+            targets, flat = self._targets(group)
             lr = float(group["lr"])
             mu = float(group["momentum"])
             damp = float(group["dampening"])
-            for p, g in pairs:
+            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
                 t, u = self._buffers(g, 2)
                 d = self._direction(p, g, group, t)
                 if mu != 0.0:
-                    state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = self._new_state(p)
@@ -63,6 +62,6 @@ class SGD(Optimizer):
                         d = np.add(d, np.multiply(buf._data, mu, out=u), out=u)
                     else:
                         d = buf._data
-                p._data += np.multiply(d, -lr, out=u)
-            self._stamp(p for p, _ in pairs)
+                p += np.multiply(d, -lr, out=u)
+            self._finish(group, targets, flat)
         return loss

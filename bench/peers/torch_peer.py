@@ -1,0 +1,97 @@
+"""PyTorch eager (CPU), written the way a user writes it: nn layers, F losses, torch.optim."""
+
+import numpy as np
+
+from bench.workloads import ADAM, SGD_LR, W1_SIZES, W2_SIZES, initial_weights, w4_vector
+
+NAME = "torch"
+
+
+def version():
+    import torch
+
+    return torch.__version__
+
+
+def configure(threads):
+    """One intra-op thread when pinned; PyTorch's own default otherwise."""
+    import torch
+
+    if threads == 1:
+        torch.set_num_threads(1)
+        torch.set_num_interop_threads(1)
+
+
+def _mlp(sizes, activation):
+    import torch
+
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if activation == "relu" and i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+        elif activation == "sigmoid":
+            layers.append(torch.nn.Sigmoid())
+    model = torch.nn.Sequential(*layers)
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), initial_weights(sizes)):
+            p.copy_(torch.from_numpy(w))
+    return model
+
+
+def w1(x, y):
+    import torch
+
+    model = _mlp(W1_SIZES, "relu")
+    opt = torch.optim.Adam(model.parameters(), lr=ADAM["lr"], betas=ADAM["betas"],
+                           eps=ADAM["eps"])
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    cross_entropy = torch.nn.functional.cross_entropy
+    last = [None]
+
+    def step():
+        opt.zero_grad()
+        loss = cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        last[0] = loss
+
+    return step, lambda: last[0].item()
+
+
+def w2(x, y):
+    import torch
+
+    model = _mlp(W2_SIZES, "sigmoid")
+    opt = torch.optim.SGD(model.parameters(), lr=SGD_LR)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    mse_loss = torch.nn.functional.mse_loss
+    last = [None]
+
+    def step():
+        opt.zero_grad()
+        loss = mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        last[0] = loss
+
+    return step, lambda: last[0].item()
+
+
+def w4(x, y):
+    import torch
+
+    model = _mlp(W1_SIZES, "relu")
+    params = list(model.parameters())
+    v = [torch.from_numpy(a) for a in w4_vector()]
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    cross_entropy = torch.nn.functional.cross_entropy
+    last = [None]
+
+    def step():
+        loss = cross_entropy(model(x), y)
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * u).sum() for g, u in zip(grads, v))
+        last[0] = torch.autograd.grad(dot, params)
+
+    return step, lambda: np.concatenate([h.detach().numpy().ravel() for h in last[0]])

@@ -1,0 +1,106 @@
+"""The fast paths compute what the plain compositions compute: values, gradients and second
+derivatives (float64), so speed is never bought with different math.
+
+  * F.cross_entropy with class labels is one SoftmaxCrossEntropy node;
+  * F.mse_loss with a mean or sum is one SquaredError node;
+  * Linear's vjp writes a weight's gradient straight into the optimizer's buffer (grad_sink);
+  * sigmoid is computed in place.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule.ops import nn_ops
+
+
+def composite_cross_entropy(x, y, reduction):
+    picked = x.log_softmax(axis=1)[np.arange(len(y)), y]
+    return -(picked.mean() if reduction == "mean" else picked.sum())
+
+
+def composite_mse(x, t, reduction):
+    d = x - t
+    return (d * d).mean() if reduction == "mean" else (d * d).sum()
+
+
+def value_grad_hvp(f, *arrays):
+    """f's value, gradient and Hessian-vector product in a fixed direction (all float64)."""
+    xs = [cr.tensor(a, requires_grad=True) for a in arrays]
+    out = f(*xs)
+    grads = cr.autograd.grad(out, xs, create_graph=True)
+    rng = np.random.default_rng(5)
+    vs = [cr.tensor(rng.standard_normal(a.shape)) for a in arrays]
+    dot = sum((g * v).sum() for g, v in zip(grads, vs))
+    hvps = cr.autograd.grad(dot, xs, allow_unused=True)
+    return out.item(), [g.numpy() for g in grads], [h.numpy() for h in hvps]
+
+
+def assert_same(a, b):
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
+    for u, v in zip(a[1] + a[2], b[1] + b[2]):
+        np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_is_one_node_with_the_composite_derivatives(reduction):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((7, 5)) * 3, rng.integers(0, 5, 7)
+    fused = value_grad_hvp(lambda a: F.cross_entropy(a, y, reduction=reduction), x)
+    plain = value_grad_hvp(lambda a: composite_cross_entropy(a, y, reduction), x)
+    assert_same(fused, plain)
+    out = F.cross_entropy(cr.tensor(x, requires_grad=True), y, reduction=reduction)
+    assert isinstance(out.grad_fn, nn_ops.SoftmaxCrossEntropy)
+
+
+def test_cross_entropy_fused_forward_is_stable_in_float32():
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4 - 1, 1e4]], dtype=np.float32)
+    y = np.array([0, 1])
+    out = F.cross_entropy(cr.tensor(x), y)
+    np.testing.assert_allclose(out.item(), (0.0 + (1 + np.log1p(np.exp(-1.0)))) / 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_mse_is_one_node_with_the_composite_derivatives(reduction):
+    rng = np.random.default_rng(1)
+    x, t = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    fused = value_grad_hvp(lambda a, b: F.mse_loss(a, b, reduction=reduction), x, t)
+    plain = value_grad_hvp(lambda a, b: composite_mse(a, b, reduction), x, t)
+    assert_same(fused, plain)
+    out = F.mse_loss(cr.tensor(x, requires_grad=True), cr.tensor(t), reduction=reduction)
+    assert isinstance(out.grad_fn, nn_ops.SquaredError)
+
+
+def test_linear_writes_into_the_gradient_buffer_with_the_same_values():
+    cr.manual_seed(0)
+    net = cr.nn.Sequential(cr.nn.Linear(6, 5), cr.nn.ReLU(), cr.nn.Linear(5, 2))
+    x = cr.randn(4, 6)
+    expected = cr.autograd.grad(net(x).sum(), list(net.parameters()))
+    cr.optim.SGD(net.parameters(), lr=0.1)
+    net(x).sum().backward()
+    for p, g in zip(net.parameters(), expected):
+        np.testing.assert_allclose(p.grad.numpy(), g.numpy(), rtol=1e-6)
+    assert net[0].weight.grad.numpy().base is net[2].weight.grad.numpy().base
+
+
+def test_a_weight_used_twice_accumulates_both_uses():
+    cr.manual_seed(0)
+    W = cr.nn.Parameter(cr.randn(3, 3))
+    cr.optim.SGD([W], lr=0.1)
+    x = cr.randn(2, 3)
+    F.linear(F.linear(x, W).tanh(), W).sum().backward()
+    Wr = cr.tensor(W.numpy().copy(), requires_grad=True)
+    ((x @ Wr.mT).tanh() @ Wr.mT).sum().backward()
+    np.testing.assert_allclose(W.grad.numpy(), Wr.grad.numpy(), rtol=1e-5)
+
+
+def test_sigmoid_in_float32_and_float64_matches_the_exact_values():
+    scipy_special = pytest.importorskip("scipy.special")
+    x = np.array([-1e4, -700, -100, -88.5, -20, -3, 0, 3, 20, 1e4])
+    for dtype in (np.float32, np.float64):
+        y = cr.sigmoid(cr.tensor(x.astype(dtype))).numpy()
+        assert y.dtype == dtype
+        np.testing.assert_allclose(y, scipy_special.expit(x.astype(dtype)),
+                                   rtol=2e-7 if dtype == np.float32 else 1e-15, atol=1e-37)
+    assert cr.sigmoid(cr.tensor(np.array(2.0))).shape == ()

@@ -27,6 +27,35 @@ def initial_weights(sizes, seed=0):
     return out
 
 
+def mlp_layers(nn, sizes, activation):
+    """Linear/activation layers of the benchmark MLPs from a PyTorch-style `nn` namespace.
+
+    ReLU nets end on a linear layer (logits); sigmoid nets apply sigmoid after every layer.
+    """
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if activation == "relu" and i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+        elif activation == "sigmoid":
+            layers.append(nn.Sigmoid())
+    return layers
+
+
+def training_step(model, optimizer, loss_fn, x, y):
+    """(step, last_loss): the step every PyTorch-style peer times, and its latest loss."""
+    last = [None]
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        last[0] = loss
+
+    return step, lambda: last[0].item()
+
+
 def w1_data(batch, seed=1):
     """(x float32 (batch, 784), integer class labels (batch,))."""
     rng = np.random.default_rng(seed)

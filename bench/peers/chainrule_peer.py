@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from bench.workloads import ADAM, SGD_LR, W1_SIZES, W2_SIZES, initial_weights, w4_vector
+from bench.workloads import (
+    ADAM,
+    SGD_LR,
+    W1_SIZES,
+    W2_SIZES,
+    initial_weights,
+    mlp_layers,
+    training_step,
+    w4_vector,
+)
 
 NAME = "chainrule"
 
@@ -17,14 +26,7 @@ def _mlp(sizes, activation):
     """Sequential Linear/activation stack loaded with the shared initial weights."""
     import chainrule as cr
 
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(cr.nn.Linear(a, b))
-        if activation == "relu" and i < len(sizes) - 2:
-            layers.append(cr.nn.ReLU())
-        elif activation == "sigmoid":
-            layers.append(cr.nn.Sigmoid())
-    model = cr.nn.Sequential(*layers)
+    model = cr.nn.Sequential(*mlp_layers(cr.nn, sizes, activation))
     for p, w in zip(model.parameters(), initial_weights(sizes)):
         p.data[...] = w
     return model
@@ -36,17 +38,7 @@ def w1(x, y):
 
     model = _mlp(W1_SIZES, "relu")
     opt = cr.optim.Adam(model.parameters(), **ADAM)
-    x = cr.tensor(x)
-    last = [None]
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        last[0] = loss
-
-    return step, lambda: last[0].item()
+    return training_step(model, opt, F.cross_entropy, cr.tensor(x), y)
 
 
 def w2(x, y):
@@ -55,17 +47,7 @@ def w2(x, y):
 
     model = _mlp(W2_SIZES, "sigmoid")
     opt = cr.optim.SGD(model.parameters(), lr=SGD_LR)
-    x, y = cr.tensor(x), cr.tensor(y)
-    last = [None]
-
-    def step():
-        opt.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        last[0] = loss
-
-    return step, lambda: last[0].item()
+    return training_step(model, opt, F.mse_loss, cr.tensor(x), cr.tensor(y))
 
 
 def w4(x, y):

@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from bench.workloads import ADAM, SGD_LR, W1_SIZES, W2_SIZES, initial_weights, w4_vector
+from bench.workloads import (
+    ADAM,
+    SGD_LR,
+    W1_SIZES,
+    W2_SIZES,
+    initial_weights,
+    mlp_layers,
+    training_step,
+    w4_vector,
+)
 
 NAME = "torch"
 
@@ -25,14 +34,7 @@ def configure(threads):
 def _mlp(sizes, activation):
     import torch
 
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        if activation == "relu" and i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-        elif activation == "sigmoid":
-            layers.append(torch.nn.Sigmoid())
-    model = torch.nn.Sequential(*layers)
+    model = torch.nn.Sequential(*mlp_layers(torch.nn, sizes, activation))
     with torch.no_grad():
         for p, w in zip(model.parameters(), initial_weights(sizes)):
             p.copy_(torch.from_numpy(w))
@@ -45,18 +47,8 @@ def w1(x, y):
     model = _mlp(W1_SIZES, "relu")
     opt = torch.optim.Adam(model.parameters(), lr=ADAM["lr"], betas=ADAM["betas"],
                            eps=ADAM["eps"])
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-    cross_entropy = torch.nn.functional.cross_entropy
-    last = [None]
-
-    def step():
-        opt.zero_grad()
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        last[0] = loss
-
-    return step, lambda: last[0].item()
+    return training_step(model, opt, torch.nn.functional.cross_entropy, torch.from_numpy(x),
+                         torch.from_numpy(y))
 
 
 def w2(x, y):
@@ -64,18 +56,8 @@ def w2(x, y):
 
     model = _mlp(W2_SIZES, "sigmoid")
     opt = torch.optim.SGD(model.parameters(), lr=SGD_LR)
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-    mse_loss = torch.nn.functional.mse_loss
-    last = [None]
-
-    def step():
-        opt.zero_grad()
-        loss = mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        last[0] = loss
-
-    return step, lambda: last[0].item()
+    return training_step(model, opt, torch.nn.functional.mse_loss, torch.from_numpy(x),
+                         torch.from_numpy(y))
 
 
 def w4(x, y):

@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor, as_array, make
+from chainrule.ops.shape import sum_to  # loaded by tensor.py's late import of ops
 
 _state = _mode.state
 _clock = _mode.clock
@@ -62,8 +63,6 @@ def _fit(node, i, x, gx):
         raise TypeError(f"{type(node).__name__}.vjp returned {type(gx).__name__} for input {i}; "
                         "a vjp must return Tensors")
     if gx._data.shape != x._data.shape:
-        from chainrule.ops.shape import sum_to
-
         try:
             gx = sum_to(gx, x._data.shape)
         except ValueError:

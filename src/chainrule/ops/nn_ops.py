@@ -37,6 +37,7 @@ class Linear(Function):
                 out = grad_sink(W)
                 same = out is not None and g.dtype == x.dtype == out.dtype
                 gW = (MatMulInto(out) if same else MatMul())(Permute((1, 0))(g), x)
+            # the batch sum the engine's unbroadcast would do, without its shape analysis
             gb = Sum((0,), False)(g) if len(self.inputs) == 3 and self.inputs[2].requires_grad \
                 else None
             return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
@@ -48,7 +49,7 @@ class Linear(Function):
             else:
                 gW = g.reshape(-1, g.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
         if len(self.inputs) == 3 and self.inputs[2].requires_grad:
-            gb = g if g.ndim == 1 else g.sum(tuple(range(g.ndim - 1)))
+            gb = g  # the engine sums it over the batch axes down to b's shape
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
 
 

@@ -10,6 +10,7 @@
 
 from chainrule import autograd
 from chainrule.core import Function, Tensor
+from chainrule.core.compile import CompileError, compile, effect
 from chainrule.core.creation import (
     arange,
     eye,
@@ -105,14 +106,14 @@ def __getattr__(name):
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 __all__ = [
-    "Function", "Tensor", "abs", "arange", "argmax", "argmin", "autograd", "cat", "cholesky",
-    "clamp", "clip", "concatenate", "cos", "cumsum", "diagonal", "elu", "enable_grad", "erf",
-    "exp", "expm1", "eye", "flatten", "full", "gelu", "get_default_dtype", "grad", "gradcheck",
-    "gradgradcheck", "hessian", "hvp", "is_grad_enabled", "jacobian", "jvp", "leaky_relu",
-    "linspace", "log", "log1p", "log_softmax", "logsumexp", "manual_seed", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "no_grad", "ones", "ones_like", "pad", "permute",
-    "rand", "randn", "relu", "reshape", "set_default_dtype", "set_grad_enabled", "sigmoid",
-    "sign", "sin", "softmax", "softplus", "split", "sqrt", "squeeze", "stack", "std", "sum",
-    "tanh", "tensor", "triangular_solve", "unsqueeze", "value_and_grad", "var", "vjp", "where",
-    "zeros", "zeros_like",
+    "CompileError", "Function", "Tensor", "abs", "arange", "argmax", "argmin", "autograd", "cat",
+    "cholesky", "clamp", "clip", "compile", "concatenate", "cos", "cumsum", "diagonal", "effect",
+    "elu", "enable_grad", "erf", "exp", "expm1", "eye", "flatten", "full", "gelu",
+    "get_default_dtype", "grad", "gradcheck", "gradgradcheck", "hessian", "hvp", "is_grad_enabled",
+    "jacobian", "jvp", "leaky_relu", "linspace", "log", "log1p", "log_softmax", "logsumexp",
+    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "no_grad", "ones",
+    "ones_like", "pad", "permute", "rand", "randn", "relu", "reshape", "set_default_dtype",
+    "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus", "split", "sqrt",
+    "squeeze", "stack", "std", "sum", "tanh", "tensor", "triangular_solve", "unsqueeze",
+    "value_and_grad", "var", "vjp", "where", "zeros", "zeros_like",
 ]

@@ -126,7 +126,7 @@ for r in OPS:
     elif r.id.startswith("clip"):
         r.torch = lambda x: x.clamp(-0.5, 0.7)
 
-row("where", lambda c, a, b: cr.where(c.data > 0, a, b), lambda c, a, b: np.where(c > 0, a, b),
+row("where", lambda c, a, b: cr.where(c > 0, a, b), lambda c, a, b: np.where(c > 0, a, b),
     ((2, 3), (2, 3), (3,)))
 
 # ---- reductions: every axis / keepdims combination -----------------------------------------

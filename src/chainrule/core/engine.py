@@ -92,6 +92,8 @@ def _check_versions(node):
 
 def _run_hooks(t, g):
     extra = t._extra
+    if _state.tracer is not None and (extra.get("hooks") or extra.get("retains_grad")):
+        _state.tracer.refuse("a hook or retain_grad() on an intermediate tensor")
     for hook in extra.get("hooks", ()):
         new = hook(g)
         if new is not None:
@@ -167,6 +169,9 @@ def _first_grad(g, extra):
 
 
 def _accumulate_leaf(t, g, create_graph):
+    if _state.tracer is not None:  # cr.compile records the delivery, then makes it untraced
+        _state.tracer.leaf(t, g, create_graph)
+        return
     extra = t._extra
     if extra is not None:
         g = _run_hooks(t, g)
@@ -210,7 +215,8 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
     _state.grad_enabled = create_graph
     # vjps may write a leaf's gradient straight into its buffer only when that gradient will
     # become its .grad (backward() without create_graph), see grad_sink
-    _state.grad_sinks = capture is None and not create_graph
+    # (not while cr.compile traces: a replay hands each leaf its gradient itself)
+    _state.grad_sinks = capture is None and not create_graph and _state.tracer is None
     try:
         for r, g in zip(roots, root_grads):
             _send(r, g, pending, capture, create_graph)

@@ -50,6 +50,10 @@ class Function:
             return self._wrap_many(inputs, y, record)
         if type(y) is not _ndarray:
             y = np.asarray(y)  # NumPy returns scalars, not 0-d arrays, from 0-d inputs
+            if _state.tracer is not None:
+                _state.tracer.op(self, inputs, (y,), True)
+        elif _state.tracer is not None:  # cr.compile is recording this call
+            _state.tracer.op(self, inputs, (y,), False)
         if not record:
             return make(y)
         out = make(y, self)
@@ -61,7 +65,12 @@ class Function:
         return out
 
     def _wrap_many(self, inputs, ys, record):
-        ys = [y if type(y) is _ndarray else np.asarray(y) for y in ys]
+        if _state.tracer is not None:
+            raw = any(type(y) is not _ndarray for y in ys)
+            ys = [y if type(y) is _ndarray else np.asarray(y) for y in ys]
+            _state.tracer.op(self, inputs, ys, raw, True)
+        else:
+            ys = [y if type(y) is _ndarray else np.asarray(y) for y in ys]
         if not record:
             return tuple(make(y) for y in ys)
         outs = tuple(make(y, self, i) for i, y in enumerate(ys))
@@ -91,3 +100,23 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+class Nondifferentiable(Function):
+    """An op whose output carries no gradient: comparisons, masks, indices, random draws.
+
+    Its output never requires grad and is never recorded for backward, but it is a Function so
+    that everything chainrule computes from data is one call of a ``forward`` (cr.compile
+    replays exactly those calls; an array computed outside them would be frozen at trace time).
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *inputs):
+        y = self.forward(*[t._data for t in inputs])
+        raw = type(y) is not _ndarray
+        if raw:
+            y = np.asarray(y)
+        if _state.tracer is not None:
+            _state.tracer.op(self, inputs, (y,), raw)
+        return make(y)

@@ -8,7 +8,7 @@ import numpy as np
 class _State:
     """Mutable engine state read on the hot path (one attribute lookup, no dict)."""
 
-    __slots__ = ("grad_enabled", "default_dtype", "rng", "anomaly", "grad_sinks")
+    __slots__ = ("grad_enabled", "default_dtype", "rng", "anomaly", "grad_sinks", "tracer")
 
     def __init__(self):
         self.grad_enabled = True
@@ -16,6 +16,7 @@ class _State:
         self.default_dtype = np.dtype(np.float32)
         self.rng = np.random.default_rng()
         self.anomaly = None  # hook(node, phase, arrays, upstream) after each forward/vjp
+        self.tracer = None  # the recorder of cr.compile while it traces a call (core/compile.py)
 
 
 state = _State()

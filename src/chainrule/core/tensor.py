@@ -53,9 +53,9 @@ class Tensor:
 
     def numel(self): return self._data.size
     def dim(self): return self._data.ndim
-    def item(self): return _item(self)
-    def numpy(self): return self._data
-    def tolist(self): return self._data.tolist()
+    def item(self): return _item(_read(self, ".item()"))
+    def numpy(self): return _read(self, ".numpy()")._data
+    def tolist(self): return _read(self, ".tolist()")._data.tolist()
     def detach(self): return _ops.detach(self)
     def clone(self): return _ops.clone(self)
     def astype(self, dtype): return _ops.astype(self, dtype)
@@ -71,11 +71,12 @@ class Tensor:
 
     def __repr__(self): return _repr(self)
     def __len__(self): return len(self._data)
-    def __bool__(self): return bool(self._data)
-    def __float__(self): return float(self._data)
-    def __int__(self): return int(self._data)
-    def __index__(self): return self._data.__index__()
-    def __array__(self, dtype=None, copy=None): return np.asarray(self._data, dtype=dtype)
+    def __bool__(self): return bool(_read(self, "bool()")._data)
+    def __float__(self): return float(_read(self, "float()")._data)
+    def __int__(self): return int(_read(self, "int()")._data)
+    def __index__(self): return _read(self, "an index")._data.__index__()
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(_read(self, "np.asarray()")._data, dtype=dtype)
     def __iter__(self): return (self[i] for i in range(len(self)))
 
     # ---- arithmetic (ops/arithmetic.py) --------------------------------------------------
@@ -263,6 +264,13 @@ def _register_hook(t, hook):
     hooks = _extra(t).setdefault("hooks", [])
     hooks.append(hook)
     return _HookHandle(hooks, hook)
+
+
+def _read(t, what):
+    """t, after cr.compile (when tracing) checked that reading its value as Python is safe."""
+    if _mode.state.tracer is not None:
+        _mode.state.tracer.read(t, what)
+    return t
 
 
 def _item(t):

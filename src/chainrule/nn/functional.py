@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule import ops as _ops
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, _bump_version, make
+from chainrule.core.tensor import Tensor, make
 from chainrule.nn.losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -22,6 +22,7 @@ from chainrule.nn.losses import (  # noqa: F401  (re-exported)
 )
 from chainrule.ops import nn_ops as _nn_ops
 from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.compare import DropoutMask
 
 # ---- activations ---------------------------------------------------------------------------
 
@@ -109,9 +110,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     if p == 1:
         return input * make(np.zeros((), dtype=input.dtype))
-    scale = (_mode.state.rng.random(input.shape, dtype=np.float32) >= p).astype(input.dtype)
-    scale *= 1.0 / (1.0 - p)  # kept entries are scaled so that E[y] = x
-    return input * make(scale)
+    return input * DropoutMask(p)(input)  # 1/(1-p) where kept, so that E[y] = x
 
 
 def one_hot(tensor, num_classes=-1):
@@ -192,17 +191,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"training; got input of shape {input.shape}")
         y, mean, var = _normalize(input, axes, eps)
         if running_mean is not None:
-            _blend(running_mean, mean._data.reshape(-1), momentum)
+            _blend(running_mean, mean, momentum)
         if running_var is not None:
-            _blend(running_var, var._data.reshape(-1) * (n / (n - 1)), momentum)
+            _blend(running_var, var, momentum, n / (n - 1))
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when not "
                              "training")
-        mean = _raw(running_mean).reshape(bshape)
-        var = _raw(running_var).reshape(bshape)
-        y = (input - make(mean.astype(input.dtype, copy=False))) / \
-            make(np.sqrt(var + eps).astype(input.dtype, copy=False))
+        # ops on the buffers themselves: a compiled eval step reads their current values
+        mean = to_tensor(running_mean).detach().reshape(bshape)
+        var = to_tensor(running_var).detach().reshape(bshape)
+        if mean.dtype != input.dtype:
+            mean, var = mean.astype(input.dtype), var.astype(input.dtype)
+        y = (input - mean) / (var + eps).sqrt()
     if weight is not None:
         y = y * weight.reshape(bshape)
     if bias is not None:
@@ -210,14 +211,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return y
 
 
-def _raw(t):
-    return t._data if isinstance(t, Tensor) else np.asarray(t)
-
-
-def _blend(running, batch, momentum):
-    """running <- (1 - momentum) running + momentum batch, in place."""
-    data = _raw(running)
-    data *= 1 - momentum
-    data += momentum * batch
-    if isinstance(running, Tensor):
-        _bump_version(running)
+def _blend(running, batch, momentum, scale=1.0):
+    """running <- (1 - momentum) running + momentum scale batch, in place (batch: a Tensor)."""
+    with _mode.no_grad():
+        batch = batch.detach().reshape(-1)
+        if scale != 1.0:
+            batch = batch * scale
+        if isinstance(running, Tensor):  # in-place ops: a compiled step replays the update
+            running.mul_(1 - momentum).add_(batch, alpha=momentum)
+        else:
+            running *= 1 - momentum
+            running += momentum * batch._data

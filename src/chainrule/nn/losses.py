@@ -238,6 +238,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if input.ndim == 2 and weight is None and label_smoothing == 0 and reduction != "none" \
             and labels.size and not _any_ignored(labels, in_range, ignore_index, C):
         # the common classifier loss: one graph node (same value and derivatives)
+        labels = target if isinstance(target, Tensor) else make(labels)  # the caller's array
         return _nn_ops.softmax_cross_entropy(input, labels, reduction)
     logp = _ops.log_softmax(input, axis)
     nll = _nll(logp, labels, axis, weight, ignore_index, reduction)

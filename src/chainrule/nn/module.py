@@ -67,6 +67,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}: forward() is not defined")
 
     def __call__(self, *args, **kwargs):
+        if _mode.state.tracer is not None:  # cr.compile: a replay is for this train/eval mode
+            _mode.state.tracer.module(self)
         if not (self._forward_hooks or self._forward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):

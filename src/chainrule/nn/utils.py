@@ -3,6 +3,7 @@
 import numpy as np
 
 from chainrule import ops as _ops
+from chainrule.core.compile import effect
 from chainrule.core.tensor import Tensor, _bump_version, make
 
 
@@ -10,6 +11,7 @@ def _tensors(parameters):
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+@effect
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale all gradients in place by min(1, max_norm / (||g|| + 1e-6)), ||g|| the norm of the
     concatenated gradients; returns ||g|| (before clipping) as a Tensor."""
@@ -33,6 +35,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return make(np.asarray(total, dtype=grads[0].dtype))
 
 
+@effect
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient in place into [-clip_value, clip_value]."""
     clip_value = float(clip_value)

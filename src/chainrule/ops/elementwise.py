@@ -5,6 +5,7 @@ import numpy as np
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, make
 from chainrule.ops.arithmetic import _pair, to_tensor
+from chainrule.ops.compare import InsideMask, Sign, SlopeMask, TieWeights
 
 
 class Exp(Function):
@@ -113,7 +114,7 @@ class Abs(Function):
         return np.abs(x)
 
     def vjp(self, g):
-        return g * make(np.sign(self.inputs[0]._data))
+        return g * Sign()(self.inputs[0])
 
 
 class Relu(Function):
@@ -125,7 +126,19 @@ class Relu(Function):
         return np.maximum(x, 0)
 
     def vjp(self, g):
-        return g * make(self.output._data > 0)
+        return ReluGrad()(g, self.output)
+
+
+class ReluGrad(Function):
+    """y = g where r > 0 else 0 (relu's vjp, r its output);  dy/dg: the same mask (linear)"""
+
+    __slots__ = ()
+
+    def forward(self, g, r):
+        return g * (r > 0)
+
+    def vjp(self, gg):
+        return ReluGrad()(gg, self.inputs[1]), None
 
 
 class LeakyRelu(Function):
@@ -140,8 +153,7 @@ class LeakyRelu(Function):
         return np.where(x > 0, x, x * x.dtype.type(self.slope))
 
     def vjp(self, g):
-        x = self.inputs[0]._data
-        return g * make(np.where(x > 0, 1, self.slope).astype(x.dtype))
+        return g * SlopeMask(self.slope)(self.inputs[0])
 
 
 class Elu(Function):
@@ -157,8 +169,7 @@ class Elu(Function):
         return np.where(x > 0, x, x.dtype.type(self.alpha) * np.expm1(np.minimum(x, 0)))
 
     def vjp(self, g):
-        positive = make(self.inputs[0]._data > 0)
-        return where(positive, g, g * (self.output + self.alpha))
+        return where(self.inputs[0] > 0, g, g * (self.output + self.alpha))
 
 
 class Clip(Function):
@@ -173,13 +184,7 @@ class Clip(Function):
         return np.clip(x, self.lo, self.hi)
 
     def vjp(self, g):
-        x = self.inputs[0]._data
-        inside = np.ones(x.shape, dtype=bool)
-        if self.lo is not None:
-            inside &= x >= self.lo
-        if self.hi is not None:
-            inside &= x <= self.hi
-        return g * make(inside)
+        return g * InsideMask(self.lo, self.hi)(self.inputs[0])
 
 
 class Maximum(Function):
@@ -192,9 +197,9 @@ class Maximum(Function):
 
     def vjp(self, g):
         a, b = self.inputs
-        wa = _tie_weights(a._data > b._data, a._data == b._data, g.dtype)
-        ga = g * make(wa) if a.requires_grad else None
-        gb = g * make(1 - wa) if b.requires_grad else None
+        wa = TieWeights(np.greater, g.dtype)(a, b)
+        ga = g * wa if a.requires_grad else None
+        gb = g * (1 - wa) if b.requires_grad else None
         return ga, gb
 
 
@@ -208,36 +213,26 @@ class Minimum(Function):
 
     def vjp(self, g):
         a, b = self.inputs
-        wa = _tie_weights(a._data < b._data, a._data == b._data, g.dtype)
-        ga = g * make(wa) if a.requires_grad else None
-        gb = g * make(1 - wa) if b.requires_grad else None
+        wa = TieWeights(np.less, g.dtype)(a, b)
+        ga = g * wa if a.requires_grad else None
+        gb = g * (1 - wa) if b.requires_grad else None
         return ga, gb
-
-
-def _tie_weights(wins, ties, dtype):
-    w = wins.astype(dtype)
-    w[ties] = 0.5
-    return w
 
 
 class Where(Function):
-    """y = a where c else b;  dy/da = c, dy/db = not c (c is constant)"""
+    """y = a where c else b;  dy/da = c, dy/db = not c  (c: a boolean input, not differentiated)"""
 
-    __slots__ = ("cond",)
+    __slots__ = ()
 
-    def __init__(self, cond):
-        self.cond = cond
-
-    def forward(self, a, b):
-        return np.where(self.cond, a, b)
+    def forward(self, a, b, c):
+        return np.where(c, a, b)
 
     def vjp(self, g):
-        a, b = self.inputs
+        a, b, c = self.inputs
         zero = make(np.zeros((), dtype=g.dtype))
-        c = make(self.cond)
-        ga = where(c, g, zero) if a.requires_grad else None
-        gb = where(c, zero, g) if b.requires_grad else None
-        return ga, gb
+        ga = Where()(g, zero, c) if a.requires_grad else None
+        gb = Where()(zero, g, c) if b.requires_grad else None
+        return ga, gb, None
 
 
 def exp(x):
@@ -319,7 +314,7 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """a where condition else b (broadcasting); the condition is not differentiated."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition if isinstance(condition, Tensor) else make(np.asarray(condition))
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
     a, b = _pair(a, b)
@@ -328,4 +323,4 @@ def where(condition, a, b):
     except ValueError:
         raise ValueError(f"where: shapes of condition {cond.shape}, a {a.shape} and b {b.shape} "
                          "cannot be broadcast together") from None
-    return Where(cond)(a, b)
+    return Where()(a, b, cond)

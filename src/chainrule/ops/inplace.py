@@ -20,10 +20,14 @@ def _check_writable(op, t):
             "parameter update")
 
 
-def _write(op, t, fn):
+def _write(op, t, kernel, value=None, *params):
+    """kernel(t's array, value, *params) writes into t; cr.compile records it as one step."""
     _check_writable(op, t)
+    tracer = _mode.state.tracer
+    if tracer is not None:
+        tracer.write(op, t, kernel, value, params)
     try:
-        fn(t._data)
+        kernel(t._data, value, *params)
     except ValueError as e:
         raise ValueError(f"{op}: cannot write into a tensor of shape {t.shape}: {e}") from None
     _bump_version(t)
@@ -34,59 +38,79 @@ def _value(other, t):
     return to_tensor(other, t)._data
 
 
+def _add(d, v, alpha):
+    np.add(d, v if alpha == 1 else alpha * v, out=d, casting="same_kind")
+
+
+def _subtract(d, v, alpha):
+    np.subtract(d, v if alpha == 1 else alpha * v, out=d, casting="same_kind")
+
+
+def _multiply(d, v):
+    np.multiply(d, v, out=d, casting="same_kind")
+
+
+def _divide(d, v):
+    np.divide(d, v, out=d, casting="same_kind")
+
+
+def _copy(d, v):
+    np.copyto(d, v, casting="same_kind")
+
+
+def _fill(d, _, value):
+    d.fill(value)
+
+
+def _clip(d, _, lo, hi):
+    np.clip(d, lo, hi, out=d)
+
+
+def _assign(d, v, index):
+    try:
+        d[index] = v
+    except IndexError as e:
+        raise ValueError(f"index {index!r}: {e}") from None
+
+
 def add_(t, other, alpha=1):
     """t += alpha * other, in place."""
-    v = _value(other, t)
-    return _write("add_", t, lambda d: np.add(d, v if alpha == 1 else alpha * v, out=d,
-                                              casting="same_kind"))
+    return _write("add_", t, _add, _value(other, t), alpha)
 
 
 def sub_(t, other, alpha=1):
     """t -= alpha * other, in place."""
-    v = _value(other, t)
-    return _write("sub_", t, lambda d: np.subtract(d, v if alpha == 1 else alpha * v, out=d,
-                                                   casting="same_kind"))
+    return _write("sub_", t, _subtract, _value(other, t), alpha)
 
 
 def mul_(t, other):
     """t *= other, in place."""
-    v = _value(other, t)
-    return _write("mul_", t, lambda d: np.multiply(d, v, out=d, casting="same_kind"))
+    return _write("mul_", t, _multiply, _value(other, t))
 
 
 def div_(t, other):
     """t /= other, in place."""
-    v = _value(other, t)
-    return _write("div_", t, lambda d: np.divide(d, v, out=d, casting="same_kind"))
+    return _write("div_", t, _divide, _value(other, t))
 
 
 def copy_(t, src):
     """Copy src's values into t (broadcasting), in place."""
-    v = src._data if isinstance(src, Tensor) else np.asarray(src)
-    return _write("copy_", t, lambda d: np.copyto(d, v, casting="same_kind"))
+    return _write("copy_", t, _copy, src._data if isinstance(src, Tensor) else np.asarray(src))
 
 
 def fill_(t, value):
     """Set every element of t to value, in place."""
-    return _write("fill_", t, lambda d: d.fill(value))
+    return _write("fill_", t, _fill, None, value)
 
 
 def clamp_(t, min=None, max=None):
     """Clamp t into [min, max], in place."""
-    return _write("clamp_", t, lambda d: np.clip(d, min, max, out=d))
+    return _write("clamp_", t, _clip, None, min, max)
 
 
 def setitem_(t, index, value):
     """t[index] = value, in place."""
     from chainrule.ops.shape import _convert_index
 
-    index = _convert_index(index)
-    v = value._data if isinstance(value, Tensor) else value
-
-    def assign(d):
-        try:
-            d[index] = v
-        except IndexError as e:
-            raise ValueError(f"index {index!r}: {e}") from None
-
-    return _write("setitem", t, assign)
+    v = value._data if isinstance(value, Tensor) else np.asarray(value)
+    return _write("setitem", t, _assign, v, _convert_index(index))

@@ -8,7 +8,8 @@ import numpy as np
 
 from chainrule.core.engine import grad_sink
 from chainrule.core.function import Function
-from chainrule.core.tensor import make
+from chainrule.core.tensor import Tensor, make
+from chainrule.ops.compare import OneHot
 from chainrule.ops.elementwise import log, log1p, maximum
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.reduction import Sum
@@ -73,28 +74,34 @@ class SoftmaxCrossEntropy(Function):
     """l = -sum_n log softmax(x_n)[y_n] / den  (den = N for the mean, 1 for the sum);
     dl/dx = (softmax(x) - onehot(y)) / den
 
-    x is (N, C) logits, y an int array of N labels in [0, C). The vjp is written with softmax,
-    so second derivatives (Hessian-vector products of a classifier's loss) work.
+    Inputs: x, (N, C) logits, and y, N integer labels in [0, C) (an input, not a parameter, so
+    a compiled step replays it with each batch's labels; its forward checks their range). The
+    vjp is written with softmax, so second derivatives (Hessian-vector products of a
+    classifier's loss) work.
     """
 
-    __slots__ = ("labels", "rows", "den")
+    __slots__ = ("den",)
 
-    def __init__(self, labels, den):
-        self.labels, self.rows, self.den = labels, np.arange(len(labels)), den
+    def __init__(self, den):
+        self.den = den
 
-    def forward(self, x):
+    def forward(self, x, labels):
+        n, classes = x.shape
+        if labels.min() < 0 or labels.max() >= classes:
+            bad = labels[(labels < 0) | (labels >= classes)][0]
+            raise ValueError(f"cross_entropy: class label {bad} is out of range for {classes} "
+                             f"classes (labels must be in [0, {classes - 1}])")
         # log softmax(x)_y = (x_y - m) - log sum e^(x - m), m = max: exp cannot overflow
         shifted = x - x.max(axis=1, keepdims=True)
-        picked = shifted[self.rows, self.labels]
+        picked = shifted[np.arange(n), labels]
         np.exp(shifted, out=shifted)
         lse = np.log(shifted.sum(axis=1))
         return np.asarray((lse.sum() - picked.sum()) / self.den, dtype=x.dtype)
 
     def vjp(self, g):
-        x = self.inputs[0]
-        onehot = np.zeros(x.shape, dtype=x.dtype)
-        onehot[self.rows, self.labels] = 1
-        return (softmax(x, 1) - make(onehot)) * (g / self.den)
+        x, labels = self.inputs
+        onehot = OneHot(x.shape[1], x.dtype)(labels)
+        return (softmax(x, 1) - onehot) * (g / self.den), None
 
 
 class SquaredError(Function):
@@ -179,8 +186,10 @@ def take_along_axis(x, index, axis):
 
 
 def softmax_cross_entropy(x, labels, reduction="mean"):
-    """Cross-entropy of (N, C) logits with N valid class labels, reduced by mean or sum."""
-    return SoftmaxCrossEntropy(labels, len(labels) if reduction == "mean" else 1)(x)
+    """Cross-entropy of (N, C) logits with N valid class labels (an integer Tensor or array),
+    reduced by mean or sum."""
+    labels = labels if isinstance(labels, Tensor) else make(labels)
+    return SoftmaxCrossEntropy(len(labels) if reduction == "mean" else 1)(x, labels)
 
 
 def squared_error(x, y, reduction="mean"):

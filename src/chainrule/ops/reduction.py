@@ -6,8 +6,8 @@ import math
 import numpy as np
 
 from chainrule.core.function import Function
-from chainrule.core.tensor import make
 from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.compare import ArgmaxShare
 
 
 def normalize_axes(op, axis, ndim):
@@ -70,12 +70,9 @@ class Max(Function):
         return self.pick(x, axis=self.axes, keepdims=self.keepdims)
 
     def vjp(self, g):
-        x = self.inputs[0]._data
-        y = self.output._data
-        y = y if self.keepdims else np.expand_dims(y, self.axes)
-        mask = (x == y).astype(x.dtype)
-        mask /= mask.sum(axis=self.axes, keepdims=True)
-        return expand_reduced(g, x.shape, self.axes, self.keepdims) * make(mask)
+        x = self.inputs[0]
+        share = ArgmaxShare(self.axes, self.keepdims)(x, self.output)
+        return expand_reduced(g, x.shape, self.axes, self.keepdims) * share
 
 
 class CumSum(Function):

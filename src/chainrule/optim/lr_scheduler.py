@@ -10,6 +10,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from chainrule.core.compile import effect
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
@@ -24,6 +25,13 @@ def _check_optimizer(name, optimizer):
 
 class LRScheduler:
     """Base class: subclasses give ``get_lr()`` (recursive) and ``_closed_form_lr()``."""
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's step() is an effect: a cr.compile replay calls it as it is."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not hasattr(step, "__chainrule_effect__"):
+            cls.step = effect(step)
 
     def __init__(self, optimizer, last_epoch=-1):
         name = type(self).__name__
@@ -58,6 +66,7 @@ class LRScheduler:
     def _lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    @effect
     def step(self, epoch=None):
         """Advance one epoch and write the new learning rates into the optimizer."""
         self._step_count += 1

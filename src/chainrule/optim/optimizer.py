@@ -14,6 +14,7 @@ from collections import defaultdict
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.compile import effect
 from chainrule.core.tensor import Tensor, _bump_version, make
 from chainrule.optim.flat import FlatGroup
 
@@ -36,6 +37,13 @@ class Optimizer:
             ``{"params": [...], "lr": ...}`` (one parameter group each).
         defaults: hyperparameters used by groups that do not set them.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's step() is an effect: a cr.compile replay calls it as it is."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not hasattr(step, "__chainrule_effect__"):
+            cls.step = effect(step)
 
     def __init__(self, params, defaults):
         name = type(self).__name__
@@ -144,6 +152,7 @@ class Optimizer:
             self._flat[id(group["params"])] = FlatGroup(group["params"])
 
     # ---- gradients -----------------------------------------------------------------------
+    @effect
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's gradient: to None (default), or to zeros in place."""
         for group in self.param_groups:

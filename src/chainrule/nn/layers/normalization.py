@@ -61,7 +61,7 @@ class BatchNorm1d(Module):
                              f"(N, {self.num_features}, L); got {tuple(shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
+            self.num_batches_tracked.add_(1)  # an op, so a compiled step counts too
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked._data)
         use_batch = self.training or self.running_mean is None

@@ -18,7 +18,7 @@ import numpy as np
 
 from bench import workloads
 
-PEERS = ("chainrule", "numpy", "torch", "jax")
+PEERS = ("chainrule", "compiled", "numpy", "torch", "jax")
 
 
 def load_peer(name, threads):

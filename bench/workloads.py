@@ -43,7 +43,8 @@ def mlp_layers(nn, sizes, activation):
 
 
 def training_step(model, optimizer, loss_fn, x, y):
-    """(step, last_loss): the step every PyTorch-style peer times, and its latest loss."""
+    """(step, last_loss): the step every PyTorch-style peer times (it returns its loss too, for
+    cr.compile, whose replays skip the Python side effects), and its latest loss."""
     last = [None]
 
     def step():
@@ -52,6 +53,7 @@ def training_step(model, optimizer, loss_fn, x, y):
         loss.backward()
         optimizer.step()
         last[0] = loss
+        return loss
 
     return step, lambda: last[0].item()
 

@@ -65,5 +65,6 @@ def w4(x, y):
         grads = cr.autograd.grad(loss, params, create_graph=True)
         dot = sum((g * u).sum() for g, u in zip(grads, v))
         last[0] = cr.autograd.grad(dot, params)
+        return last[0]
 
     return step, lambda: np.concatenate([h.numpy().ravel() for h in last[0]])

@@ -349,6 +349,7 @@ class _Planner:
                        f"{len(a.events)} against {len(b.events)} recorded steps")
         last = self._last_uses(b)
         keep = self._returned_slots(b.output)
+        self.used = keep | {r[1] for e in b.events for r in self._uses(e) if r[0] == "s"}
         for i, (ea, eb) in enumerate(zip(a.events, b.events)):
             getattr(self, "_" + eb[0])(i, ea, eb)
             dead = [f"s{k}" for k in last.get(i, ()) if k not in keep]
@@ -419,12 +420,22 @@ class _Planner:
         _, tb, gb, cgb, slot = eb
         if ta is not tb or cga != cgb:
             self.error(i, "a gradient went to a different leaf")
-        from chainrule.core.engine import _accumulate_leaf
+        from chainrule.core.engine import _accumulate_leaf, deliver
 
-        acc = self.name(_accumulate_leaf, "ACC")
         t = self.name(tb, "T")
-        self.lines.append(f"{acc}({t}, make({self.source(i, ga, gb)}), {cgb})")
-        self.lines.append(f"s{slot} = {t}.grad._data")
+        if cgb:
+            acc = self.name(_accumulate_leaf, "ACC")
+            call = f"{acc}({t}, make({self.source(i, ga, gb)}), True)"
+            after = f"{t}.grad._data"
+        else:
+            call = f"{self.name(deliver, 'DELIVER')}({t}, {self.source(i, ga, gb)})"
+            after = None
+        if slot in self.used:
+            self.lines.append(f"s{slot} = {call}" if after is None else call)
+            if after is not None:
+                self.lines.append(f"s{slot} = {after}")
+        else:
+            self.lines.append(call)
 
     def _write(self, i, ea, eb):
         _, _, ta, ka, va, pa = ea

@@ -183,6 +183,25 @@ def _accumulate_leaf(t, g, create_graph):
         np.add(t.grad._data, g._data, out=t.grad._data, casting="unsafe")
 
 
+def deliver(t, a):
+    """What backward() does with leaf t's gradient array a, for a cr.compile replay; returns the
+    array t.grad then holds. The same as _accumulate_leaf(t, make(a), False), inlined for the
+    common case (t's first gradient, no hooks)."""
+    extra = t._extra
+    if t.grad is not None or (extra is not None and "hooks" in extra):
+        _accumulate_leaf(t, make(a), False)
+        return t.grad._data
+    buf = extra.get("grad_buffer") if extra is not None else None
+    if buf is not None:
+        out = buf.take()
+        if out is not None and out.shape == a.shape and out.dtype == a.dtype:
+            np.copyto(out, a)
+            t.grad = make(out)
+            return out
+    t.grad = make(a.copy())  # never a itself: it may be another leaf's gradient too
+    return t.grad._data
+
+
 def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False, inputs=None):
     """Accumulate d(tensors)/d(leaf) into the ``.grad`` of every leaf (or only of `inputs`)."""
     if inputs is None:

@@ -15,6 +15,11 @@ from chainrule.ops.reduction import expand_reduced, normalize_axes
 _max, _sum = np.maximum.reduce, np.add.reduce
 
 
+# the largest x whose e^x is finite, per float dtype (a smaller bound for unlisted dtypes)
+_EXP_MAX = {np.dtype(t): float(np.log(np.finfo(t).max)) for t in (np.float16, np.float32,
+                                                                  np.float64)}
+
+
 class Sigmoid(Function):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y)"""
 
@@ -25,8 +30,12 @@ class Sigmoid(Function):
             x = x.astype(np.float64)
         # 1 / (1 + e^-x) in place; where e^-x overflows to inf (x < -88 in float32) the result
         # is 0, within a subnormal of the exact value, so the overflow is not worth a warning
+        # (np.errstate costs more than the whole sigmoid of a small batch: only enter it then)
         y = np.negative(x, out=np.empty_like(x))  # (an array even for 0-d x)
-        with np.errstate(over="ignore"):
+        if y.size and y.max() > _EXP_MAX.get(y.dtype, 0.0):
+            with np.errstate(over="ignore"):
+                np.exp(y, out=y)
+        else:
             np.exp(y, out=y)
         y += 1
         return np.reciprocal(y, out=y)

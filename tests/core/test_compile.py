@@ -280,8 +280,44 @@ def test_a_numpy_view_of_an_argument_is_refused():
         compiled(cr.tensor([1.0, 2.0]))
 
 
+def test_index_arrays_losses_and_embeddings_replay_with_each_calls_indices():
+    rng = np.random.default_rng(3)
+    emb = nn.Embedding(7, 3, padding_idx=0)
+    head = nn.Linear(3, 5)
+    weight = np.linspace(0.5, 1.5, 5).astype(np.float32)
+
+    def f(tokens, rows, labels):
+        h = emb(tokens)[rows]  # embedding lookup, then fancy indexing by an argument
+        logits = head(h)
+        losses = [F.cross_entropy(logits, labels), F.cross_entropy(logits, labels, weight=weight),
+                  F.cross_entropy(logits, labels, label_smoothing=0.1, ignore_index=4),
+                  F.nll_loss(F.log_softmax(logits, 1), labels, reduction="sum")]
+        total = sum(losses)
+        total.backward()
+        return losses, emb.weight.grad, head.weight.grad
+
+    compiled = cr.compile(f)
+    for _ in range(5):
+        tokens = cr.tensor(rng.integers(0, 7, 9))
+        rows = cr.tensor(rng.permutation(9)[:6])
+        labels = cr.tensor(rng.integers(0, 5, 6))
+        emb.zero_grad(), head.zero_grad()
+        want = f(tokens, rows, labels)
+        want = [[t.numpy().copy() for t in want[0]], want[1].numpy().copy(),
+                want[2].numpy().copy()]
+        emb.zero_grad(), head.zero_grad()
+        got = compiled(tokens, rows, labels)
+        for w, g in zip(want[0] + want[1:], list(got[0]) + list(got[1:])):
+            np.testing.assert_array_equal(w, g.numpy())
+
+
 def test_an_op_parameter_holding_an_argument_array_is_refused():
-    compiled = cr.compile(lambda x, idx: x[idx])
+    def f(x, idx):
+        y = x.clone()
+        y[idx] = 0.0  # an in-place write whose index is an argument's array
+        return y
+
+    compiled = cr.compile(f)
     with pytest.raises(cr.CompileError, match="keeps an array computed from the traced"):
         compiled(cr.tensor([1.0, 2.0, 3.0]), np.array([0, 2]))
 

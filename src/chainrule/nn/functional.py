@@ -135,10 +135,11 @@ def embedding(input, weight, padding_idx=None):
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)].flat[0]
         raise ValueError(f"embedding: index {bad} is out of range for {n} embeddings")
+    idx = input if isinstance(input, Tensor) else make(idx)  # ops on it: compile replays them
     rows = weight[idx]
     if padding_idx is None:
         return rows
-    pad = make(np.expand_dims(idx == padding_idx % n, -1))  # PyTorch allows negative padding_idx
+    pad = (idx == padding_idx % n).unsqueeze(-1)  # PyTorch allows a negative padding_idx
     return _ops.where(pad, weight.detach()[idx], rows)  # same values, no gradient at padding
 
 

@@ -174,27 +174,32 @@ def _any_ignored(labels, in_range, ignore_index, C):
 
 
 def _nll(logp, labels, axis, weight, ignore_index, reduction):
-    """-w_y log p_y per sample (0 where ignored), reduced as PyTorch's nll_loss."""
+    """-w_y log p_y per sample (0 where ignored), reduced as PyTorch's nll_loss.
+
+    Written with ops on the labels (a Tensor), so a compiled step replays it with new labels.
+    """
+    labels = _nn_ops.check_labels(labels, logp.shape[axis], ignore_index)
+    zero = make(np.zeros((), dtype=logp.dtype))
     ignored = labels == ignore_index
-    any_ignored = bool(ignored.any())
-    safe = np.where(ignored, 0, labels) if any_ignored else labels
-    picked = _nn_ops.take_along_axis(logp, np.expand_dims(safe, axis), axis)
-    loss = -picked.reshape(labels.shape)
+    safe = _ops.where(ignored, make(np.zeros((), dtype=labels.dtype)), labels)
+    loss = -_nn_ops.take_along_axis(logp, safe.unsqueeze(axis), axis).reshape(labels.shape)
     if weight is not None:
-        w_n = weight[safe]
-        loss = loss * make(w_n)
-    if any_ignored:
-        loss = _ops.where(make(ignored), make(np.zeros((), dtype=logp.dtype)), loss)
+        loss = loss * make(weight)[safe]
+    loss = _ops.where(ignored, zero, loss)
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
     # mean: the weighted mean, divided by the total weight of the counted samples (PyTorch)
-    if weight is None:
-        den = labels.size - int(ignored.sum())
-    else:
-        den = np.where(ignored, 0, w_n).sum() if any_ignored else w_n.sum()
-    return loss.sum() / make(np.asarray(den, dtype=logp.dtype))
+    return loss.sum() / _kept_weight(labels, ignored, weight, logp.dtype)
+
+
+def _kept_weight(labels, ignored, weight, dtype):
+    """sum_n w_{y_n} over the samples that are not ignored (their count without weights)."""
+    zero = make(np.zeros((), dtype=dtype))
+    w = make(weight)[_ops.where(ignored, make(np.zeros((), labels.dtype)), labels)] \
+        if weight is not None else make(np.ones(labels.shape, dtype=dtype))
+    return _ops.where(ignored, zero, w).sum()
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -202,6 +207,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     'mean' divides by sum_n w_{y_n} over samples whose label is not ignore_index."""
     input, axis, C, weight = _class_setup("nll_loss", input, weight, reduction)
     labels, _ = _labels("nll_loss", target, input, axis, C, ignore_index)
+    labels = target if isinstance(target, Tensor) else make(labels)
     return _nll(input, labels, axis, weight, ignore_index, reduction)
 
 
@@ -235,10 +241,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         total = -prod.sum()
         return total if reduction == "sum" else total / (input.size // C if C else 0)
     labels, in_range = _labels("cross_entropy", target, input, axis, C, ignore_index)
-    if input.ndim == 2 and weight is None and label_smoothing == 0 and reduction != "none" \
-            and labels.size and not _any_ignored(labels, in_range, ignore_index, C):
-        # the common classifier loss: one graph node (same value and derivatives)
-        labels = target if isinstance(target, Tensor) else make(labels)  # the caller's array
+    fused = input.ndim == 2 and weight is None and label_smoothing == 0 and \
+        reduction != "none" and labels.size and not _any_ignored(labels, in_range, ignore_index, C)
+    labels = target if isinstance(target, Tensor) else make(labels)  # the caller's array
+    if fused:  # the common classifier loss: one graph node (same value and derivatives)
         return _nn_ops.softmax_cross_entropy(input, labels, reduction)
     logp = _ops.log_softmax(input, axis)
     nll = _nll(logp, labels, axis, weight, ignore_index, reduction)
@@ -247,14 +253,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     # PyTorch: (1 - eps) nll + eps / C * smooth, smooth_n = -sum_c w_c log p_{n,c}
     smooth = -(logp * make(weight.reshape(wshape)) if weight is not None else logp).sum(axis)
     ignored = labels == ignore_index
-    if ignored.any():
-        smooth = _ops.where(make(ignored), make(np.zeros((), dtype=logp.dtype)), smooth)
+    zero = make(np.zeros((), dtype=logp.dtype))
+    smooth = _ops.where(ignored, zero, smooth)
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
-        kept = labels[~ignored]
-        den = weight[kept].sum() if weight is not None else kept.size
-        smooth = smooth.sum() / make(np.asarray(den, dtype=logp.dtype))
+        smooth = smooth.sum() / _kept_weight(labels, ignored, weight, logp.dtype)
     return (1 - label_smoothing) * nll + (label_smoothing / C) * smooth
 
 

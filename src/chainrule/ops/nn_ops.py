@@ -7,7 +7,7 @@ clamped logs)."""
 import numpy as np
 
 from chainrule.core.engine import grad_sink
-from chainrule.core.function import Function
+from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import Tensor, make
 from chainrule.ops.compare import OneHot
 from chainrule.ops.elementwise import log, log1p, maximum
@@ -124,37 +124,60 @@ class SquaredError(Function):
 
 
 class TakeAlongAxis(Function):
-    """y = x picked at one index per slot along axis (np.take_along_axis);  vjp: g put back"""
+    """y = x picked at one index per slot along axis (np.take_along_axis; the index, an integer
+    array with length 1 along axis, is the second input);  vjp: g put back"""
 
-    __slots__ = ("index", "axis")
+    __slots__ = ("axis",)
     reads_values = False
 
-    def __init__(self, index, axis):
-        self.index, self.axis = index, axis
+    def __init__(self, axis):
+        self.axis = axis
 
-    def forward(self, x):
-        return np.take_along_axis(x, self.index, self.axis)
+    def forward(self, x, index):
+        return np.take_along_axis(x, index, self.axis)
 
     def vjp(self, g):
-        return PutAlongAxis(self.index, self.axis, self.inputs[0].shape)(g)
+        x, index = self.inputs
+        return PutAlongAxis(self.axis, x.shape)(g, index), None
 
 
 class PutAlongAxis(Function):
     """y = zeros(shape) with g written at index along axis;  vjp: take_along_axis of g"""
 
-    __slots__ = ("index", "axis", "shape")
+    __slots__ = ("axis", "shape")
     reads_values = False
 
-    def __init__(self, index, axis, shape):
-        self.index, self.axis, self.shape = index, axis, shape
+    def __init__(self, axis, shape):
+        self.axis, self.shape = axis, shape
 
-    def forward(self, g):
+    def forward(self, g, index):
         y = np.zeros(self.shape, dtype=g.dtype)
-        np.put_along_axis(y, self.index, g, self.axis)  # one index per slot: no collisions
+        np.put_along_axis(y, index, g, self.axis)  # one index per slot: no collisions
         return y
 
     def vjp(self, g):
-        return TakeAlongAxis(self.index, self.axis)(g)
+        return TakeAlongAxis(self.axis)(g, self.inputs[1]), None
+
+
+class CheckLabels(Nondifferentiable):
+    """y = labels, after checking that each lies in [0, classes) or equals ignore_index (a
+    replay of a compiled step checks every new batch too)"""
+
+    __slots__ = ("classes", "ignore_index")
+
+    def __init__(self, classes, ignore_index):
+        self.classes, self.ignore_index = classes, ignore_index
+
+    def forward(self, labels):
+        if labels.size and (labels.min() < 0 or labels.max() >= self.classes):
+            bad = (labels < 0) | (labels >= self.classes)
+            bad &= labels != self.ignore_index
+            if bad.any():
+                raise ValueError(f"class label {labels[bad].flat[0]} is out of range for "
+                                 f"{self.classes} classes (labels must be in "
+                                 f"[0, {self.classes - 1}], or ignore_index="
+                                 f"{self.ignore_index})")
+        return labels
 
 
 class BinaryCrossEntropy(Function):
@@ -181,8 +204,8 @@ class BinaryCrossEntropy(Function):
 
 
 def take_along_axis(x, index, axis):
-    """x picked at `index` (an int ndarray with length 1 along `axis`), differentiable."""
-    return TakeAlongAxis(index, axis)(x)
+    """x picked at `index` (integers, length 1 along `axis`; a Tensor or array), differentiable."""
+    return TakeAlongAxis(axis)(x, index if isinstance(index, Tensor) else make(index))
 
 
 def softmax_cross_entropy(x, labels, reduction="mean"):
@@ -200,6 +223,11 @@ def squared_error(x, y, reduction="mean"):
 def linear(x, W, b=None):
     """x W^T + b as one graph node (shapes are checked by the caller)."""
     return Linear()(x, W) if b is None else Linear()(x, W, b)
+
+
+def check_labels(labels, classes, ignore_index):
+    """labels (a Tensor), checked to lie in [0, classes) or equal ignore_index."""
+    return CheckLabels(classes, ignore_index)(labels)
 
 
 def binary_cross_entropy(x, y):

@@ -88,7 +88,11 @@ class SumTo(Function):
 
 
 class GetItem(Function):
-    """y = x[index];  vjp: g added into zeros at index (index_add, repeats accumulate)"""
+    """y = x[index];  vjp: g added into zeros at index (index_add, repeats accumulate)
+
+    The index's integer and boolean arrays are inputs after x (the index keeps a placeholder
+    for each), so a compiled step replays it with each call's indices.
+    """
 
     __slots__ = ("index",)
     reads_values = False
@@ -96,11 +100,12 @@ class GetItem(Function):
     def __init__(self, index):
         self.index = index
 
-    def forward(self, x):
-        return x[self.index]
+    def forward(self, x, *arrays):
+        return x[_fill_index(self.index, arrays) if arrays else self.index]
 
     def vjp(self, g):
-        return IndexAdd(self.index, self.inputs[0].shape)(g)
+        x, *arrays = self.inputs
+        return (IndexAdd(self.index, x.shape)(g, *arrays),) + (None,) * len(arrays)
 
 
 class IndexAdd(Function):
@@ -112,16 +117,36 @@ class IndexAdd(Function):
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
 
-    def forward(self, g):
+    def forward(self, g, *arrays):
         out = np.zeros(self.shape, dtype=g.dtype)
-        if _is_basic(self.index):
-            out[self.index] = g
+        if not arrays:
+            out[self.index] = g  # basic indexing: every position at most once
         else:
-            np.add.at(out, self.index, g)  # repeated indices accumulate
+            np.add.at(out, _fill_index(self.index, arrays), g)  # repeated indices accumulate
         return out
 
     def vjp(self, g):
-        return GetItem(self.index)(g)
+        _, *arrays = self.inputs
+        return (GetItem(self.index)(g, *arrays),) + (None,) * len(arrays)
+
+
+class _ArrayPart:
+    """Where an index array goes in GetItem's index (the array itself is an input)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<array>"
+
+
+_ARRAY = _ArrayPart()
+
+
+def _fill_index(template, arrays):
+    if template is _ARRAY:
+        return arrays[0]
+    parts = iter(arrays)
+    return tuple(next(parts) if i is _ARRAY else i for i in template)
 
 
 class Concatenate(Function):
@@ -315,15 +340,30 @@ def _convert_index(index):
     return index
 
 
+def _tensor_index(index):
+    """(the index with each integer/boolean array part replaced by a placeholder, those parts
+    as Tensors): GetItem takes them as inputs, so a compiled step sees where they came from."""
+    items = index if isinstance(index, tuple) else (index,)
+    parts, arrays = [], []
+    for i in items:
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, (Tensor, np.ndarray)):
+            arrays.append(i if isinstance(i, Tensor) else make(i))
+            i = _ARRAY
+        parts.append(i)
+    return (tuple(parts) if isinstance(index, tuple) else parts[0]), arrays
+
+
 def getitem(x, index):
     """x[index] with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
-    index = _convert_index(index)
+    template, arrays = _tensor_index(index)
     try:
-        y = GetItem(index)(x)
+        y = GetItem(template)(x, *arrays)
     except IndexError as e:
-        raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape "
-                         f"{x.shape}: {e}") from None
-    return _share_version(y, x) if _is_basic(index) else y
+        raise IndexError(f"getitem: index {_convert_index(index)!r} is invalid for a tensor of "
+                         f"shape {x.shape}: {e}") from None
+    return _share_version(y, x) if not arrays and _is_basic(template) else y
 
 
 def concatenate(tensors, axis=0):

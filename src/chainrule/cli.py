@@ -27,8 +27,8 @@ OPTIMIZERS = {"adam": ("Adam", 1e-3, {}), "adamw": ("AdamW", 1e-3, {}),
 DATASETS = ("digits", "iris", "breast_cancer", "wine", "xor", "moons", "circles", "spirals")
 DEFAULTS = {"dataset": "digits", "target": None, "hidden": [128, 64], "activation": "relu",
             "optimizer": "adam", "lr": None, "epochs": None, "batch_size": 32, "seed": 0,
-            "test_size": 0.2}
-RESUMABLE = ("epochs",)  # options that may differ from the checkpoint's when resuming
+            "test_size": 0.2, "compile": True}
+RESUMABLE = ("epochs", "compile")  # options that may differ from the checkpoint's on resume
 MAX_CLASSES = 50  # a CSV target with more distinct whole numbers is treated as regression
 
 
@@ -113,6 +113,9 @@ def build_parser():
     t.add_argument("--seed", type=_seed,
                    help="seed of the split, initialisation and shuffling (default: 0)")
     t.add_argument("--test-size", type=_test_size, help="held-out fraction (default: 0.2)")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                   help="trace each training step once and replay it (cr.compile): the same "
+                   "numbers, less Python per batch (default: on)")
     t.add_argument("--out", default="runs/train", help="output directory (default: runs/train)")
     t.add_argument("--resume", metavar="CKPT", help="continue from DIR/checkpoint.safetensors "
                    "of an earlier run (with the same options) up to --epochs in total")
@@ -145,7 +148,8 @@ def resolve_config(args):
                 raise UsageError(f"chainrule train: error: --resume: the checkpoint was trained "
                                  f"with --{k.replace('_', '-')} {_show(cli.get(k))}; got "
                                  f"{_show(v)} (omit it to use the checkpoint's)")
-        config = dict(cli, **given)
+        config = dict(DEFAULTS, **cli)  # (a checkpoint from before an option: its default)
+        config.update(given)
         if config["epochs"] < checkpoint["epoch"]:
             raise UsageError(f"chainrule train: error: --epochs {config['epochs']} is less than "
                              f"the {checkpoint['epoch']} epochs already in the checkpoint")
@@ -256,7 +260,7 @@ def train(args):
     history = cr.train.fit(model, loss_fn, optimizer, train_data, epochs=config["epochs"],
                            batch_size=config["batch_size"], val_data=test_data,
                            metrics=metrics, callbacks=[recorder, saver], seed=config["seed"],
-                           resume=checkpoint)
+                           resume=checkpoint, compile_step=config["compile"])
     train_seconds = time.perf_counter() - start
     outputs = cr.train.predict(model, test_data[0])
     y_te = test_data[1]

@@ -354,3 +354,23 @@ def test_labels_outside_the_traced_range_fail_at_replay_not_silently():
 def test_compile_rejects_a_non_callable():
     with pytest.raises(TypeError, match="expected a callable"):
         cr.compile(3)
+
+
+def test_random_draws_are_fresh_at_every_replay_and_follow_the_seed():
+    mu = cr.tensor([0.0, 1.0], requires_grad=True)
+    log_sigma = cr.tensor([0.0, 0.5], requires_grad=True)
+
+    def f():
+        normal = cr.distributions.Normal(mu, log_sigma.exp())
+        z = normal.rsample((4,))  # reparameterised: z = mu + sigma * eps
+        loss = (z * z).mean() + cr.rand(2).sum() * cr.randn(2).sum() + F.dropout(z, 0.5).sum()
+        grads = cr.autograd.grad(loss, [mu, log_sigma])
+        return loss, grads
+
+    compiled = cr.compile(f)
+    cr.manual_seed(1)
+    want = [f() for _ in range(5)]
+    cr.manual_seed(1)
+    got = [compiled() for _ in range(5)]
+    _assert_same(want, got)
+    assert len({round(loss.item(), 6) for loss, _ in got}) == 5  # a new draw every call

@@ -187,3 +187,19 @@ def test_fit_rejects_bad_input(moons):
         fit(model, F.cross_entropy, opt, moons[0], callbacks=[print])
     with pytest.raises(ValueError, match="resume expects a training checkpoint"):
         fit(model, F.cross_entropy, opt, moons[0], resume={"a": 1}, progress=False)
+
+
+@pytest.mark.parametrize("dropout,scheduler", [(0.0, "step"), (0.3, "plateau")])
+def test_compiled_steps_train_exactly_as_eager(moons, dropout, scheduler):
+    train, val = moons  # 120 rows in batches of 16: a last batch of 8 gets a trace of its own
+    runs = []
+    for compile_step in (False, True):
+        model, opt, sched = _setup(dropout, scheduler)
+        recorder = GradientFlowRecorder()
+        h = fit(model, F.cross_entropy, opt, train, epochs=4, batch_size=16, val_data=val,
+                metrics=["accuracy"], scheduler=sched, seed=0, progress=False,
+                callbacks=[recorder], compile_step=compile_step)
+        runs.append((_history(h), _params(model), recorder.records))
+    (h1, p1, g1), (h2, p2, g2) = runs
+    assert h1 == h2 and _same(p1, p2)
+    assert len(g1) == len(g2) > 0 and repr(g1) == repr(g2)

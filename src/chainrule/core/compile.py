@@ -29,6 +29,7 @@ their ``backward()`` inside.
 
 import functools
 import itertools
+import types
 
 import numpy as np
 
@@ -230,6 +231,13 @@ def _attributes(fn):
                 yield name, getattr(fn, name)
 
 
+def _describe(fn):
+    """An op and its parameters, for the comment on its line of a replay's source."""
+    params = ", ".join(f"{k}={v!r}" for k, v in _attributes(fn)
+                       if not isinstance(v, np.ndarray) and len(repr(v)) <= 40)
+    return f"{type(fn).__name__}({params})"
+
+
 def _same(a, b):
     """Equal values, recursively; arrays by shape, dtype and every element."""
     if a is b:
@@ -248,6 +256,10 @@ def _same(a, b):
                 and all(_same(a[k], b[k]) for k in a))
     if type(a) is not type(b):
         return False
+    if isinstance(a, types.FunctionType):  # a lambda made afresh per call: same code, cells
+        return a.__code__ is b.__code__ and _same(
+            [c.cell_contents for c in a.__closure__ or ()],
+            [c.cell_contents for c in b.__closure__ or ()])
     try:
         return bool(a == b)
     except Exception:  # noqa: BLE001 (objects whose == is not a truth value)
@@ -410,7 +422,7 @@ class _Planner:
         args = ", ".join(self.source(i, x, y) for x, y in zip(ra, rb))
         f = self.name(fb.forward, "F")
         targets = ", ".join(f"s{k}" for k in outs) + ("," if many and len(outs) == 1 else "")
-        self.lines.append(f"{targets} = {f}({args})")
+        self.lines.append(f"{targets} = {f}({args})  # {_describe(fb)}")
         if wrap:
             for k in outs:
                 self.lines.append(f"s{k} = asarray(s{k})")
@@ -428,7 +440,8 @@ class _Planner:
             call = f"{acc}({t}, make({self.source(i, ga, gb)}), True)"
             after = f"{t}.grad._data"
         else:
-            call = f"{self.name(deliver, 'DELIVER')}({t}, {self.source(i, ga, gb)})"
+            call = f"{self.name(deliver, 'DELIVER')}({t}, {self.source(i, ga, gb)})" \
+                f"  # .grad of a leaf of shape {tb.shape}"
             after = None
         if slot in self.used:
             self.lines.append(f"s{slot} = {call}" if after is None else call)
@@ -475,7 +488,7 @@ class _Planner:
                 parts.append(f"{k}=make({self.source(i, kfed_a[k], kfed[k])})")
             else:
                 parts.append(f"{k}={self.name(v, 'V')}")
-        call = f"{self.name(fb, 'E')}({', '.join(parts)})"
+        call = f"{self.name(fb, 'E')}({', '.join(parts)})  # {getattr(fb, '__qualname__', fb)}"
         self.lines.append(f"s{slot} = {call}._data" if slot is not None else call)
 
     def _output(self, i, sa, sb):
@@ -529,6 +542,11 @@ class Compiled:
                 self._entries.pop(next(iter(self._entries)))
             entry = self._entries[key] = [[], []]
         return self._trace(entry, args, kwargs, arrays)
+
+    @property
+    def source(self):
+        """The Python of each replay built so far (one per traced argument layout and mode)."""
+        return "\n".join(p.source for _, progs in self._entries.values() for p in progs)
 
     def _key(self, args, kwargs):
         key, arrays = [_state.grad_enabled, _state.default_dtype], []

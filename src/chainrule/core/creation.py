@@ -3,6 +3,7 @@
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.function import Nondifferentiable
 from chainrule.core.tensor import Tensor
 
 
@@ -83,14 +84,39 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     return _wrap(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
+class RandomDraw(Nondifferentiable):
+    """y = draw(generator, shape) as dtype, from chainrule's generator at the time of the call
+    (an op with no inputs: a compiled function draws afresh at every replay)"""
+
+    __slots__ = ("draw", "shape", "dtype")
+
+    def __init__(self, draw, shape, dtype):
+        self.draw, self.shape, self.dtype = draw, shape, dtype
+
+    def forward(self):
+        return np.asarray(self.draw(_mode.state.rng, self.shape), dtype=self.dtype)
+
+
+def _uniform(rng, shape):
+    return rng.random(shape, dtype=np.float64)
+
+
+def _normal(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def _random(draw, shape, dtype, requires_grad):
+    t = RandomDraw(draw, _shape(shape), _dtype(dtype))()
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples on [0, 1) from chainrule's generator (see manual_seed)."""
-    dtype = _dtype(dtype)
-    return _wrap(_mode.state.rng.random(_shape(shape), dtype=np.float64).astype(dtype),
-                 requires_grad)
+    return _random(_uniform, shape, dtype, requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from chainrule's generator (see manual_seed)."""
-    dtype = _dtype(dtype)
-    return _wrap(_mode.state.rng.standard_normal(_shape(shape)).astype(dtype), requires_grad)
+    return _random(_normal, shape, dtype, requires_grad)

@@ -10,7 +10,8 @@ A distribution holds a batch of independent distributions (`batch_shape`), each 
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.creation import RandomDraw
+from chainrule.core.tensor import Tensor
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.elementwise import exp
 
@@ -177,5 +178,6 @@ def broadcast_all(*values, op="broadcast_all"):
 
 
 def noise(shape, dtype, draw):
-    """A constant tensor of random draws `draw(generator, shape)` from chainrule's generator."""
-    return make(np.asarray(draw(_mode.default_generator(), shape), dtype=dtype))
+    """A constant tensor of random draws `draw(generator, shape)` from chainrule's generator
+    (an op: a compiled function draws afresh at every replay)."""
+    return RandomDraw(draw, shape, np.dtype(dtype))()

@@ -173,6 +173,7 @@ class FitState:
         self.callbacks, self.epochs = callbacks, epochs
         self.epoch, self.batch_index, self.step, self.loss = 0, 0, 0, None
         self.stop_training = False
+        self.forward_backward = None  # (x, y) -> (output, loss), set by fit
 
     def training_state(self):
         """Everything a resumed run needs: weights, optimizer, scheduler, history, RNG states."""
@@ -215,7 +216,7 @@ class FitState:
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data=None,
         metrics=(), callbacks=(), scheduler=None, seed=None, progress=True, shuffle=True,
-        resume=None):
+        resume=None, compile_step=False):
     """Train `model` for `epochs` epochs and return the History of per-epoch logs.
 
     Args:
@@ -229,6 +230,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
         seed: seeds the shuffling of train_data (else chainrule's generator is used).
         resume: a training checkpoint (path or loaded dict) from ModelCheckpoint; training
             continues after its epoch up to `epochs` in total.
+        compile_step: run each batch's forward and backward pass through cr.compile: traced
+            on the first batches of each shape, then replayed (the same numbers with less
+            Python per batch; the model and loss must be traceable, see cr.compile).
 
     Logs per epoch: loss, metrics, val_loss, val_metrics, lr (at the start of the epoch)
     and time (seconds).
@@ -255,6 +259,11 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     loader = _loader(train_data, batch_size, shuffle, seed, "train_data")
     val_loader = None if val_data is None else _loader(val_data, 1024, False, None, "val_data")
     state = FitState(model, loss_fn, optimizer, scheduler, loader, History(), callbacks, epochs)
+    state.forward_backward = _forward_backward(model, loss_fn, optimizer)
+    if compile_step:
+        from chainrule.core.compile import compile as _compile
+
+        state.forward_backward = _compile(state.forward_backward)
     if resume is not None:
         if not isinstance(resume, dict):
             from chainrule.train.checkpoint import load
@@ -292,6 +301,19 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     return state.history
 
 
+def _forward_backward(model, loss_fn, optimizer):
+    """One batch's (output, loss), with every parameter's gradient of the loss in .grad."""
+
+    def forward_backward(x, y):
+        out = model(x)
+        loss = loss_fn(out, y)
+        optimizer.zero_grad()
+        loss.backward()
+        return out, loss
+
+    return forward_backward
+
+
 def _run_epoch(state, metric_fns, val_loader, bar):
     model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
     start = time.perf_counter()
@@ -304,8 +326,7 @@ def _run_epoch(state, metric_fns, val_loader, bar):
     for batch_index, batch in enumerate(state.loader):
         state.batch_index = batch_index
         x, y = _split(batch, "train_data")
-        out = model(x)
-        loss = loss_fn(out, y)
+        out, loss = state.forward_backward(x, y)
         value = float(loss.item())
         if not math.isfinite(value):
             state.history.stop_reason = (f"stopped: the loss is {value} at epoch {state.epoch}, "
@@ -313,8 +334,6 @@ def _run_epoch(state, metric_fns, val_loader, bar):
                                          f"epoch {state.epoch - 1} (try a smaller learning "
                                          "rate)")
             return None
-        optimizer.zero_grad()
-        loss.backward()
         state.step += 1
         state.loss = loss
         for c in state.callbacks:

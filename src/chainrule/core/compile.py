@@ -104,18 +104,13 @@ class _Tracer:
     # ---- where an input comes from -------------------------------------------------------
     def ref(self, t, where):
         """('s', k) an event's output, ('a', i) an argument, ('t', T) any other tensor's data."""
-        a = t._data
-        k = self.slot_of.get(id(a))
-        if k is not None:
-            return ("s", k)
-        i = self.arg_of.get(id(a))
-        if i is not None:
-            return ("a", i)
-        self._check_foreign(a, where)
-        return ("t", t)
+        return self._locate(t._data, where) or ("t", t)
 
     def array_ref(self, a, where):
         """As ref, for a bare ndarray: ('r', array) when it is not traced."""
+        return self._locate(a, where) or ("r", a)
+
+    def _locate(self, a, where):
         k = self.slot_of.get(id(a))
         if k is not None:
             return ("s", k)
@@ -123,7 +118,7 @@ class _Tracer:
         if i is not None:
             return ("a", i)
         self._check_foreign(a, where)
-        return ("r", a)
+        return None
 
     def _check_foreign(self, a, where):
         if id(_owner(a)) in self.fresh:

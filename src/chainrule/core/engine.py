@@ -192,14 +192,13 @@ def deliver(t, a):
         _accumulate_leaf(t, make(a), False)
         return t.grad._data
     buf = extra.get("grad_buffer") if extra is not None else None
-    if buf is not None:
-        out = buf.take()
-        if out is not None and out.shape == a.shape and out.dtype == a.dtype:
-            np.copyto(out, a)
-            t.grad = make(out)
-            return out
-    t.grad = make(a.copy())  # never a itself: it may be another leaf's gradient too
-    return t.grad._data
+    out = buf.take() if buf is not None else None
+    if out is None or out.shape != a.shape or out.dtype != a.dtype:
+        out = a.copy()  # never a itself: it may be another leaf's gradient too
+    else:
+        np.copyto(out, a)
+    t.grad = make(out)
+    return out
 
 
 def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False, inputs=None):

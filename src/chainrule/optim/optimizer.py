@@ -207,11 +207,17 @@ class Optimizer:
 
     def _buffers(self, a, count):
         """`count` scratch arrays shaped like `a`, reused across steps (never part of state)."""
-        n = a.size
-        buf = self._scratch.get(a.dtype)
-        if buf is None or buf.size < count * n:
-            buf = self._scratch[a.dtype] = np.empty(count * n, a.dtype)
-        return [buf[i * n:(i + 1) * n].reshape(a.shape) for i in range(count)]
+        key = (a.dtype, a.shape, count)
+        views = self._scratch.get(key)  # the views themselves are kept: a step reuses them
+        if views is None:
+            n = a.size
+            buf = self._scratch.get(a.dtype)
+            if buf is None or buf.size < count * n:  # (views of an old buffer are dropped)
+                buf = np.empty(count * n, a.dtype)
+                self._scratch = {a.dtype: buf}
+            views = self._scratch[key] = [buf[i * n:(i + 1) * n].reshape(a.shape)
+                                          for i in range(count)]
+        return views
 
     def _direction(self, p, g, group, t):
         """g (or -g when maximizing), plus weight_decay * p when set; written into t if needed.

@@ -374,3 +374,30 @@ def test_random_draws_are_fresh_at_every_replay_and_follow_the_seed():
     got = [compiled() for _ in range(5)]
     _assert_same(want, got)
     assert len({round(loss.item(), 6) for loss, _ in got}) == 5  # a new draw every call
+
+
+def test_replayed_gradients_land_in_the_flat_buffer_unless_someone_holds_them():
+    model = nn.Linear(3, 2)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    x = cr.tensor(np.ones((4, 3), dtype=np.float32))
+
+    def step():
+        opt.zero_grad()
+        model(x).square().sum().backward()
+        opt.step()
+
+    compiled = cr.compile(step)
+    for _ in range(3):
+        compiled()
+    flat = next(iter(opt._flat.values()))
+    assert all(p.grad.numpy() is v for p, v in zip(model.parameters(), flat.grad_views))
+    held = model.weight.grad
+    kept = held.numpy().copy()
+    compiled()  # the weights moved, so the new gradient differs from the held one
+    np.testing.assert_array_equal(held.numpy(), kept)  # as eager and PyTorch: not overwritten
+    assert not np.array_equal(model.weight.grad.numpy(), kept)
+
+
+def test_max_traces_must_be_positive():
+    with pytest.raises(ValueError, match="max_traces"):
+        cr.compile(lambda: None, max_traces=0)

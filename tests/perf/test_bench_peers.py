@@ -6,7 +6,7 @@ No timing here: the suite (python -m bench) checks this again before it times an
 import numpy as np
 import pytest
 from bench import workloads
-from bench.peers import chainrule_peer, numpy_peer
+from bench.peers import chainrule_peer, compiled_peer, numpy_peer
 
 
 def losses(make, data, steps):
@@ -28,6 +28,13 @@ def test_w2_chainrule_matches_hand_written_numpy():
     data = workloads.w2_data(32)
     np.testing.assert_allclose(losses(chainrule_peer.w2, data, 20),
                                losses(numpy_peer.w2, data, 20), rtol=1e-5)
+
+
+@pytest.mark.parametrize("workload,batch,steps", [("w1", 16, 5), ("w2", 32, 20)])
+def test_compiled_peer_equals_eager_chainrule_bit_for_bit(workload, batch, steps):
+    data = getattr(workloads, f"{workload}_data")(batch)
+    eager = losses(getattr(chainrule_peer, workload), data, steps)
+    np.testing.assert_array_equal(losses(getattr(compiled_peer, workload), data, steps), eager)
 
 
 def test_w4_hessian_vector_product_matches_the_r_operator():

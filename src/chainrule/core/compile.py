@@ -71,6 +71,8 @@ def compile(fn=None, *, max_traces=16):
     Tensors that `fn` reads from outside (model parameters, optimizer state) are read afresh at
     every replay. At most `max_traces` traces are kept (the oldest is dropped).
     """
+    if isinstance(max_traces, bool) or not isinstance(max_traces, int) or max_traces < 1:
+        raise ValueError(f"compile: max_traces must be a positive integer; got {max_traces!r}")
     if fn is None:
         return functools.partial(compile, max_traces=max_traces)
     if not callable(fn):

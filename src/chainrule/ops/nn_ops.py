@@ -16,6 +16,8 @@ from chainrule.ops.reduction import Sum
 from chainrule.ops.shape import Permute
 from chainrule.ops.special import softmax
 
+_max_reduce = np.maximum.reduce  # np.max without its Python-level dispatch
+
 
 class Linear(Function):
     """y = x W^T + b;  dy/dx: g W,  dy/dW: g^T x (summed over batch axes),  dy/db: sum g"""
@@ -87,7 +89,10 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, x, labels):
         n, classes = x.shape
-        if labels.min() < 0 or labels.max() >= classes:
+        # one reduction checks both ends: a negative label is huge as an unsigned integer
+        unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
+            labels.astype(np.int64).view(np.uint64)
+        if _max_reduce(unsigned, axis=None) >= classes:
             bad = labels[(labels < 0) | (labels >= classes)][0]
             raise ValueError(f"cross_entropy: class label {bad} is out of range for {classes} "
                              f"classes (labels must be in [0, {classes - 1}])")

@@ -364,6 +364,9 @@ def test_random_draws_are_fresh_at_every_replay_and_follow_the_seed():
         normal = cr.distributions.Normal(mu, log_sigma.exp())
         z = normal.rsample((4,))  # reparameterised: z = mu + sigma * eps
         loss = (z * z).mean() + cr.rand(2).sum() * cr.randn(2).sum() + F.dropout(z, 0.5).sum()
+        gamma = cr.distributions.Gamma(log_sigma.exp() + 1, cr.tensor([1.0, 2.0]))
+        beta = cr.distributions.Beta(log_sigma.exp(), mu.exp())  # implicit reparameterisation
+        loss = loss + gamma.rsample((3,)).mean() + beta.rsample((2,)).sum()
         grads = cr.autograd.grad(loss, [mu, log_sigma])
         return loss, grads
 

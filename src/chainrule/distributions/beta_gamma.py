@@ -6,7 +6,8 @@ Both have pathwise gradients through `rsample` by implicit reparameterisation (F
 
 import numpy as np
 
-from chainrule.core.function import Function
+from chainrule.core import mode as _mode
+from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import make
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, broadcast_all
@@ -15,37 +16,43 @@ from chainrule.ops.gamma import digamma, lbeta, lgamma, xlogy
 
 
 class StandardGamma(Function):
-    """x ~ Gamma(alpha, 1) drawn in forward;  dx/dalpha = -(dP(alpha, x)/dalpha) / p(x; alpha)
+    """x ~ Gamma(alpha, 1) drawn in forward (from chainrule's generator at the time of the call);
+    dx/dalpha = -(dP(alpha, x)/dalpha) / p(x; alpha)
 
     P is the regularised lower incomplete gamma function (the CDF); its alpha-derivative has no
     closed form and is taken by a central difference of scipy.special.gammainc (relative error
     ~1e-9). First order only: the derivative is a constant to a second differentiation.
     """
 
-    __slots__ = ("rng",)
-
-    def __init__(self, rng):
-        self.rng = rng
+    __slots__ = ()
 
     def forward(self, alpha):
-        return self.rng.standard_gamma(alpha).astype(alpha.dtype, copy=False)
+        return _mode.state.rng.standard_gamma(alpha).astype(alpha.dtype, copy=False)
 
     def vjp(self, g):
+        return g * GammaSampleDerivative()(self.inputs[0], self.output)
+
+
+class GammaSampleDerivative(Nondifferentiable):
+    """dx/dalpha of a Gamma(alpha, 1) sample x (implicit reparameterisation), in g's dtype"""
+
+    __slots__ = ()
+
+    def forward(self, alpha, x):
         from scipy.special import gammainc, gammaln
 
-        alpha = self.inputs[0]._data.astype(np.float64)
-        x = np.maximum(self.output._data.astype(np.float64), np.finfo(np.float64).tiny)
+        dtype = alpha.dtype
+        alpha = alpha.astype(np.float64)
+        x = np.maximum(x.astype(np.float64), np.finfo(np.float64).tiny)
         h = 1e-5 * alpha
         dP = (gammainc(alpha + h, x) - gammainc(alpha - h, x)) / (2 * h)
         log_pdf = (alpha - 1) * np.log(x) - x - gammaln(alpha)
         dx = -dP * np.exp(-log_pdf)
-        return g * make(np.nan_to_num(dx, nan=0.0, posinf=0.0, neginf=0.0).astype(g.dtype))
+        return np.nan_to_num(dx, nan=0.0, posinf=0.0, neginf=0.0).astype(dtype)
 
 
 def _standard_gamma(alpha, shape):
-    from chainrule.core.mode import default_generator
-
-    return StandardGamma(default_generator())(alpha.broadcast_to(shape))
+    return StandardGamma()(alpha.broadcast_to(shape))
 
 
 class Gamma(Distribution):

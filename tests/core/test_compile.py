@@ -404,3 +404,32 @@ def test_replayed_gradients_land_in_the_flat_buffer_unless_someone_holds_them():
 def test_max_traces_must_be_positive():
     with pytest.raises(ValueError, match="max_traces"):
         cr.compile(lambda: None, max_traces=0)
+
+
+def test_leaves_passed_as_arguments_get_their_gradients_at_replay():
+    w = cr.tensor([1.0, -2.0], requires_grad=True)
+
+    def f(x):
+        ((x * w).sin() ** 2).sum().backward()
+        return x.grad
+
+    compiled = cr.compile(f)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        data = rng.standard_normal(2).astype(np.float32)
+        x1, x2 = cr.tensor(data, requires_grad=True), cr.tensor(data, requires_grad=True)
+        want, got = f(x1), compiled(x2)
+        np.testing.assert_array_equal(want.numpy(), got.numpy())
+        np.testing.assert_array_equal(x2.grad.numpy(), x1.grad.numpy())  # on the new argument
+
+
+def test_a_leaf_created_inside_is_refused():
+    def f(x):
+        w = cr.tensor([2.0], requires_grad=True)
+        (w * x).sum().backward()
+        return w.grad
+
+    compiled = cr.compile(f)
+    compiled(cr.tensor([1.0]))
+    with pytest.raises(cr.CompileError, match="a gradient went to a different leaf"):
+        compiled(cr.tensor([1.0]))

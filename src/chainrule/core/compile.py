@@ -94,8 +94,9 @@ def _owner(a):
 class _Tracer:
     """Records one call: events in order, and where every array that ops read comes from."""
 
-    def __init__(self, arrays):
+    def __init__(self, objects, arrays):
         self.events = []
+        self.arg_object_of = {id(o): i for i, o in enumerate(objects)}
         self.slot_of = {}  # id(array) -> the slot of the event that produced it
         self.arg_of = {id(a): i for i, a in enumerate(arrays) if a is not None}
         self.fresh = {id(a) for a in arrays if a is not None and a.base is None}
@@ -167,9 +168,12 @@ class _Tracer:
         from chainrule.core.engine import _accumulate_leaf
 
         ref = self.ref(g, "the gradient of a leaf")
+        i = self.arg_object_of.get(id(t))
+        target = ("L", t) if i is None else ("A", i)  # a leaf passed as an argument: its place
         with _paused():
             _accumulate_leaf(t, g, create_graph)
-        self.events.append(("leaf", t, ref, create_graph, self._outputs([t.grad._data])[0]))
+        self.events.append(("leaf", target, ref, create_graph,
+                            self._outputs([t.grad._data])[0]))
 
     def write(self, op, t, kernel, value, params):
         target = self.ref(t, f"{op} (its target)")
@@ -366,7 +370,7 @@ class _Planner:
                 self.lines.append("del " + ", ".join(dead))
         self.lines.append("return " + self._output(len(b.events), a.output, b.output))
         body = "\n    ".join(self.lines)
-        src = f"def replay({', '.join(self.args)}):\n    {body}\n"
+        src = f"def replay({', '.join(['A'] + self.args)}):\n    {body}\n"
         exec(src, self.ns)  # noqa: S102 (generated from the trace, no user text)
         for e in b.events:  # drop the traced graph the ops still point to
             if e[0] == "op" and getattr(e[1], "inputs", None) is not None:
@@ -427,18 +431,21 @@ class _Planner:
     def _leaf(self, i, ea, eb):
         _, ta, ga, cga, _ = ea
         _, tb, gb, cgb, slot = eb
-        if ta is not tb or cga != cgb:
-            self.error(i, "a gradient went to a different leaf")
+        if ta[0] != tb[0] or (ta[1] is not tb[1] if tb[0] == "L" else ta[1] != tb[1]) \
+                or cga != cgb:
+            self.error(i, "a gradient went to a different leaf (make it an argument, or "
+                          "create it outside the compiled function)")
         from chainrule.core.engine import _accumulate_leaf, deliver
 
-        t = self.name(tb, "T")
+        t = self.name(tb[1], "T") if tb[0] == "L" else f"A[{tb[1]}]"
+        shape = tb[1].shape if tb[0] == "L" else "of the argument"
         if cgb:
             acc = self.name(_accumulate_leaf, "ACC")
             call = f"{acc}({t}, make({self.source(i, ga, gb)}), True)"
             after = f"{t}.grad._data"
         else:
             call = f"{self.name(deliver, 'DELIVER')}({t}, {self.source(i, ga, gb)})" \
-                f"  # .grad of a leaf of shape {tb.shape}"
+                f"  # .grad of a leaf {shape}"
             after = None
         if slot in self.used:
             self.lines.append(f"s{slot} = {call}" if after is None else call)
@@ -528,17 +535,17 @@ class Compiled:
     def __call__(self, *args, **kwargs):
         if _state.tracer is not None:  # inside another compiled function: traced by it
             return self.fn(*args, **kwargs)
-        key, arrays = self._key(args, kwargs)
+        key, objects, arrays = self._key(args, kwargs)
         entry = self._entries.get(key)
         if entry is not None:
             for prog in entry[1]:
                 if prog.guards_hold():
-                    return prog.run(*arrays)
+                    return prog.run(objects, *arrays)
         else:
             if len(self._entries) >= self.max_traces:
                 self._entries.pop(next(iter(self._entries)))
             entry = self._entries[key] = [[], []]
-        return self._trace(entry, args, kwargs, arrays)
+        return self._trace(entry, args, kwargs, objects, arrays)
 
     @property
     def source(self):
@@ -546,14 +553,16 @@ class Compiled:
         return "\n".join(p.source for _, progs in self._entries.values() for p in progs)
 
     def _key(self, args, kwargs):
-        key, arrays = [_state.grad_enabled, _state.default_dtype], []
+        key, objects, arrays = [_state.grad_enabled, _state.default_dtype], [], []
         for v in itertools.chain(args, kwargs.values()):
             if isinstance(v, Tensor):
                 a = v._data
                 key.append(("T", a.shape, a.dtype, v.requires_grad))
+                objects.append(v)
                 arrays.append(a)
             elif isinstance(v, np.ndarray):
                 key.append(("N", v.shape, v.dtype))
+                objects.append(v)
                 arrays.append(v)
             else:
                 try:
@@ -563,10 +572,10 @@ class Compiled:
                                     "a Tensor, an array nor hashable") from None
                 key.append(("V", type(v), v))
         key.extend(kwargs)
-        return tuple(key), arrays
+        return tuple(key), objects, arrays
 
-    def _trace(self, entry, args, kwargs, arrays):
-        tracer = _Tracer(arrays)
+    def _trace(self, entry, args, kwargs, objects, arrays):
+        tracer = _Tracer(objects, arrays)
         _state.tracer = tracer
         try:
             out = self.fn(*args, **kwargs)

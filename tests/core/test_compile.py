@@ -433,3 +433,15 @@ def test_a_leaf_created_inside_is_refused():
     compiled(cr.tensor([1.0]))
     with pytest.raises(cr.CompileError, match="a gradient went to a different leaf"):
         compiled(cr.tensor([1.0]))
+
+
+def test_batch_norm_cumulative_average_replays_its_running_statistics():
+    rng = np.random.default_rng(0)
+    eager, traced = nn.BatchNorm1d(3, momentum=None), nn.BatchNorm1d(3, momentum=None)
+    compiled = cr.compile(lambda x: traced(x).sum())
+    for _ in range(5):  # the factor 1/n changes every call: an op on num_batches_tracked
+        x = cr.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+        assert eager(x).sum().item() == compiled(x).item()
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_array_equal(getattr(eager, name).numpy(),
+                                      getattr(traced, name).numpy())

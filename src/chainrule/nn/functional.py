@@ -218,7 +218,9 @@ def _blend(running, batch, momentum, scale=1.0):
         batch = batch.detach().reshape(-1)
         if scale != 1.0:
             batch = batch * scale
-        if isinstance(running, Tensor):  # in-place ops: a compiled step replays the update
+        if isinstance(momentum, Tensor):  # (BatchNorm's cumulative average, momentum=None)
+            running.mul_(1 - momentum).add_(batch * momentum)
+        elif isinstance(running, Tensor):  # in-place ops: a compiled step replays the update
             running.mul_(1 - momentum).add_(batch, alpha=momentum)
         else:
             running *= 1 - momentum

@@ -62,8 +62,8 @@ class BatchNorm1d(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)  # an op, so a compiled step counts too
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked._data)
+            if self.momentum is None:  # the cumulative average: 1 / batches seen, as an op
+                factor = 1.0 / self.num_batches_tracked.astype(self.running_mean.dtype)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if track else None,

@@ -5,6 +5,8 @@ it was not traced on; whole training steps (layers, losses, optimizers, schedule
 batch norm, clipping) are replayed on new batches against the same steps run eagerly.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -173,7 +175,8 @@ def test_new_shapes_dtypes_and_modes_get_their_own_traces():
     model = nn.Sequential(nn.Linear(3, 5), nn.Dropout(0.5), nn.Linear(5, 2))
 
     def f(x):
-        return model(x).sum(1)
+        with cr.no_grad():  # inference: the outputs need no graph
+            return model(x).sum(1)
 
     compiled = cr.compile(f)
     rng = np.random.default_rng(0)
@@ -205,7 +208,7 @@ def test_hashable_arguments_are_part_of_the_trace():
 
 
 def test_rebinding_a_parameter_is_seen_by_the_replay():
-    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    w = cr.tensor([1.0, 2.0])
     compiled = cr.compile(lambda x: (w * x).sum())
     x = cr.tensor([3.0, 4.0])
     for _ in range(3):
@@ -219,9 +222,15 @@ def test_rebinding_a_parameter_is_seen_by_the_replay():
 def test_outputs_are_detached_from_the_first_call_on():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     compiled = cr.compile(lambda: (w * w).sum())
+    with pytest.warns(UserWarning, match="returned a tensor that requires grad"):
+        compiled()  # differentiating its result outside would find no graph: said once
     for _ in range(3):
         out = compiled()
         assert out.grad_fn is None and not out.requires_grad and out.item() == 5.0
+    with cr.no_grad():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cr.compile(lambda: (w * w).sum())()  # inference under no_grad: nothing to say
 
 
 def test_in_place_writes_and_user_effects_are_replayed():
@@ -342,7 +351,7 @@ def test_hooks_on_intermediate_tensors_are_refused():
 
 
 def test_labels_outside_the_traced_range_fail_at_replay_not_silently():
-    w = cr.tensor(np.eye(3, dtype=np.float32), requires_grad=True)
+    w = cr.tensor(np.eye(3, dtype=np.float32))
     compiled = cr.compile(lambda x, y: F.cross_entropy(x @ w, y))
     x = cr.tensor(np.ones((2, 3), dtype=np.float32))
     for _ in range(3):
@@ -441,7 +450,8 @@ def test_batch_norm_cumulative_average_replays_its_running_statistics():
     compiled = cr.compile(lambda x: traced(x).sum())
     for _ in range(5):  # the factor 1/n changes every call: an op on num_batches_tracked
         x = cr.tensor(rng.standard_normal((4, 3)).astype(np.float32))
-        assert eager(x).sum().item() == compiled(x).item()
+        with cr.no_grad():
+            assert eager(x).sum().item() == compiled(x).item()
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         np.testing.assert_array_equal(getattr(eager, name).numpy(),
                                       getattr(traced, name).numpy())

@@ -30,6 +30,7 @@ their ``backward()`` inside.
 import functools
 import itertools
 import types
+import warnings
 
 import numpy as np
 
@@ -103,6 +104,7 @@ class _Tracer:
         self.keep = list(arrays)  # arrays whose ids are keys above stay alive, ids stay unique
         self.modules = {}
         self.n_slots = 0
+        self.backprops = 0  # backward walks during the call (counted by the engine)
 
     # ---- where an input comes from -------------------------------------------------------
     def ref(self, t, where):
@@ -530,6 +532,7 @@ class Compiled:
     def __init__(self, fn, max_traces):
         self.fn, self.max_traces = fn, max_traces
         self._entries = {}  # guard key -> [first traces awaiting a second, programs]
+        self._warned = False
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -582,6 +585,14 @@ class Compiled:
             spec = _spec(out, tracer)
         finally:
             _state.tracer = None
+        if tracer.backprops == 0 and not self._warned and _needs_grad(out):
+            self._warned = True
+            warnings.warn(
+                f"compile: {getattr(self.fn, '__name__', 'fn')} returned a tensor that requires "
+                "grad without differentiating anything itself; a compiled function's results "
+                "carry no graph (they are detached), so gradients taken from them outside are "
+                "missing. Run backward() or autograd.grad inside the compiled function, or call "
+                "it under cr.no_grad() for inference", UserWarning, stacklevel=3)
         trace = _Trace(tracer, spec)
         for i, pending in enumerate(entry[0]):  # a first trace in the same module modes
             if pending.modules.keys() == trace.modules.keys() and all(
@@ -593,6 +604,16 @@ class Compiled:
         else:
             entry[0] = entry[0][-3:] + [trace]
         return _detached(out)
+
+
+def _needs_grad(value):
+    if isinstance(value, Tensor):
+        return value.requires_grad
+    if isinstance(value, (tuple, list)):
+        return any(_needs_grad(v) for v in value)
+    if isinstance(value, dict):
+        return any(_needs_grad(v) for v in value.values())
+    return False
 
 
 def _detached(value):

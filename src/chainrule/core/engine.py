@@ -235,6 +235,8 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
     # become its .grad (backward() without create_graph), see grad_sink
     # (not while cr.compile traces: a replay hands each leaf its gradient itself)
     _state.grad_sinks = capture is None and not create_graph and _state.tracer is None
+    if _state.tracer is not None:
+        _state.tracer.backprops += 1
     try:
         for r, g in zip(roots, root_grads):
             _send(r, g, pending, capture, create_graph)

@@ -184,3 +184,16 @@ def test_public_line_search():
     assert cr.optimize.line_search(rosen, x, g) is None  # uphill
     with pytest.raises(ValueError, match=r"p has shape \(3,\) but x has shape \(2,\)"):
         cr.optimize.line_search(rosen, x, np.zeros(3))
+
+
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs", "cg", "newton-cg"])
+def test_compiled_objective_gives_the_same_run_exactly(method):
+    from chainrule.optimize.problems import standard_set
+
+    for problem in standard_set():
+        kw = dict(method=method, maxiter=300)
+        eager = minimize(problem.fun, problem.x0, **kw)
+        compiled = minimize(problem.fun, problem.x0, compile_fun=True, **kw)
+        np.testing.assert_array_equal(compiled.x, eager.x)
+        assert (compiled.fun, compiled.nit, compiled.nfev, compiled.status) == \
+            (eager.fun, eager.nit, eager.nfev, eager.status)

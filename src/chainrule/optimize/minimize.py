@@ -68,7 +68,7 @@ def _options(name, solver, options, tol, maxiter):
 
 
 def minimize(fun, x0, args=(), method="bfgs", jac=None, hess=None, hessp=None, tol=None,
-             callback=None, maxiter=None, options=None):
+             callback=None, maxiter=None, options=None, compile_fun=False):
     """Minimize a scalar function f(x, *args) from x0; derivatives come from autodiff.
 
     fun receives a float64 Tensor shaped like x0 and returns a scalar (Tensor). method is one
@@ -78,6 +78,9 @@ def minimize(fun, x0, args=(), method="bfgs", jac=None, hess=None, hessp=None, t
     or xtol for newton-cg); options holds the rest, plus "record_path" to keep the iterates.
     callback(xk) runs after each iteration; returning True or raising StopIteration stops.
     Unlike scipy, result.x (and jac, path) keep the shape of x0. Returns an OptimizeResult.
+    compile_fun=True runs f and its gradient through cr.compile: traced on the first
+    evaluations, replayed after (the same numbers with less Python per evaluation; fun must be
+    traceable, see docs/COMPILE.md).
     """
     name = _resolve(method)
     solver = METHODS[name][0]
@@ -95,6 +98,6 @@ def minimize(fun, x0, args=(), method="bfgs", jac=None, hess=None, hessp=None, t
             hess is not None or hessp is not None):
         raise ValueError(f"minimize: method {name!r} uses no Hessian; got hess or hessp "
                          "(use 'newton' or 'newton-cg')")
-    objective = Objective(fun, x0, args, jac, hess, hessp)
+    objective = Objective(fun, x0, args, jac, hess, hessp, compile_fun=compile_fun)
     progress = Progress(objective, x0.ravel(), callback, record_path)
     return solver(objective, x0.ravel().copy(), progress, **options)

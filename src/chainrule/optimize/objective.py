@@ -41,7 +41,8 @@ class Objective:
     hess / hessp: None (autodiff) or callables hess(x, *args), hessp(x, p, *args).
     """
 
-    def __init__(self, fun, x0, args=(), jac=None, hess=None, hessp=None, op="minimize"):
+    def __init__(self, fun, x0, args=(), jac=None, hess=None, hessp=None, op="minimize",
+                 compile_fun=False):
         if not callable(fun):
             raise TypeError(f"{op}: fun must be callable; got {type(fun).__name__}")
         jac = None if jac is False else jac  # scipy's jac=False: no gradient supplied
@@ -63,6 +64,11 @@ class Objective:
         self.n = int(np.prod(self.shape, dtype=np.int64))
         self.nfev = self.njev = self.nhev = 0
         self._checked = False
+        self._autodiff = self._autodiff_value_and_grad
+        if compile_fun:  # traced once, replayed at every evaluation (the same numbers)
+            from chainrule.core.compile import compile as _compile
+
+            self._autodiff = _compile(self._autodiff_value_and_grad)
 
     # ---- shapes --------------------------------------------------------------------------
     def unflatten(self, x):
@@ -144,19 +150,29 @@ class Objective:
                 g = self.jac(self._tensor(x), *self.args)
             return f, self._flat_grad(g, "jac(x)")
         with _mode.enable_grad():
-            t = self._tensor(x, requires_grad=True)
-            out = self.fun(t, *self.args)
-            f = self._scalar(out)
-            if not isinstance(out, Tensor):
-                raise TypeError(f"{self.op}: fun returned a {type(out).__name__}, so autodiff "
-                                "cannot differentiate it; build it from the Tensor it receives "
-                                "with chainrule ops, or pass jac=")
-            g = None
-            if out.requires_grad:
-                (g,) = _autograd_grad(out, [t], allow_unused=True)
+            out, g = self._autodiff(np.array(x, dtype=np.float64).reshape(self.shape))
+        f = self._scalar(out)
         if g is None:  # f does not depend on x
             return f, np.zeros(self.n)
         return f, self._flat_grad(g, "the gradient")
+
+    def _autodiff_value_and_grad(self, x):
+        """(fun(x) as a Tensor, its gradient Tensor or None): x is a float64 array shaped like
+        x0 (what cr.compile feeds a replay)."""
+        t = make(x)
+        t.requires_grad = True
+        out = self.fun(t, *self.args)
+        if not isinstance(out, Tensor):
+            self._scalar(out)  # a non-scalar gets that error first
+            raise TypeError(f"{self.op}: fun returned a {type(out).__name__}, so autodiff "
+                            "cannot differentiate it; build it from the Tensor it receives "
+                            "with chainrule ops, or pass jac=")
+        if out.size != 1:
+            self._scalar(out)
+        g = None
+        if out.requires_grad:
+            (g,) = _autograd_grad(out, [t], allow_unused=True)
+        return out, g
 
     def hess(self, x):
         """The Hessian at x as an (n, n) float64 matrix."""

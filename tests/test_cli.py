@@ -155,6 +155,21 @@ def test_resume_continues_exactly_like_the_uninterrupted_run(tmp_path, capsys):
     assert code == 2 and "less than the 6 epochs" in err
 
 
+def test_compiled_and_eager_runs_write_the_same_model(tmp_path, capsys):
+    common = ["--dataset", "moons", "--hidden", "16,16", "--activation", "tanh", "--epochs",
+              "3", "--seed", "1"]
+    runs = {}
+    for flag in ("--compile", "--no-compile"):
+        out = tmp_path / flag.strip("-")
+        code, _, err = _run(capsys, *common, flag, "--out", str(out))
+        assert code == 0, err
+        runs[flag] = (cr.train.load(out / "model.safetensors"), _history(out))
+    (a, ha), (b, hb) = runs.values()
+    assert all(np.array_equal(a[k].data, b[k].data) for k in a)
+    assert ha["history"]["history"]["loss"] == hb["history"]["history"]["loss"]
+    assert ha["config"]["compile"] is True and hb["config"]["compile"] is False
+
+
 def test_ctrl_c_stops_cleanly_and_still_writes_the_outputs(tmp_path):
     import signal
 

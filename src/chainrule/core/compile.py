@@ -272,12 +272,11 @@ def _same(a, b):
 class _Trace:
     """One traced call: its events, output structure and the modules it ran."""
 
-    __slots__ = ("events", "output", "modules", "n_slots")
+    __slots__ = ("events", "output", "modules")
 
     def __init__(self, tracer, output_spec):
         self.events, self.output = tracer.events, output_spec
         self.modules = tracer.modules
-        self.n_slots = tracer.n_slots
 
 
 def _spec(value, tracer):

@@ -1,14 +1,3 @@
-import numpy as np
-import pytest
+"""Every test here runs in float64 (tests/float64.py)."""
 
-import chainrule as cr
-
-
-@pytest.fixture(autouse=True)
-def float64():
-    """Reference comparisons and gradient checks run in float64; restore the default after."""
-    old = cr.get_default_dtype()
-    cr.set_default_dtype(np.float64)
-    cr.manual_seed(0)
-    yield
-    cr.set_default_dtype(old)
+from tests.float64 import float64  # noqa: F401  (an autouse fixture)

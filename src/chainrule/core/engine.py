@@ -185,20 +185,9 @@ def _accumulate_leaf(t, g, create_graph):
 
 def deliver(t, a):
     """What backward() does with leaf t's gradient array a, for a cr.compile replay; returns the
-    array t.grad then holds. The same as _accumulate_leaf(t, make(a), False), inlined for the
-    common case (t's first gradient, no hooks)."""
-    extra = t._extra
-    if t.grad is not None or (extra is not None and "hooks" in extra):
-        _accumulate_leaf(t, make(a), False)
-        return t.grad._data
-    buf = extra.get("grad_buffer") if extra is not None else None
-    out = buf.take() if buf is not None else None
-    if out is None or out.shape != a.shape or out.dtype != a.dtype:
-        out = a.copy()  # never a itself: it may be another leaf's gradient too
-    else:
-        np.copyto(out, a)
-    t.grad = make(out)
-    return out
+    array t.grad then holds."""
+    _accumulate_leaf(t, make(a), False)
+    return t.grad._data
 
 
 def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False, inputs=None):
@@ -316,26 +305,22 @@ def _output_grads(node, g, capture, create_graph):
     """Apply hooks / retain_grad / capture to the node's outputs; returns what vjp receives."""
     if type(g) is not list:
         t = node._outputs()
-        if t is not None:
-            if t._extra is not None:
-                g = _run_hooks(t, g)
-                if t._extra.get("retains_grad"):
-                    t.grad = g if create_graph else make(g._data.copy())
-            if capture is not None and id(t) in capture:
-                capture[id(t)] = g
-        return g
+        return g if t is None else _output_grad(t, g, capture, create_graph)
     for i, t in enumerate(node.outputs):
-        gi = g[i]
-        if t is None or gi is None:
-            continue
-        if t._extra is not None:
-            gi = _run_hooks(t, gi)
-            if t._extra.get("retains_grad"):
-                t.grad = gi if create_graph else make(gi._data.copy())
-        if capture is not None and id(t) in capture:
-            capture[id(t)] = gi
-        g[i] = gi
+        if t is not None and g[i] is not None:
+            g[i] = _output_grad(t, g[i], capture, create_graph)
     return tuple(g)
+
+
+def _output_grad(t, g, capture, create_graph):
+    """g after t's hooks, with t's retain_grad and the capture of autograd.grad applied."""
+    if t._extra is not None:
+        g = _run_hooks(t, g)
+        if t._extra.get("retains_grad"):
+            t.grad = g if create_graph else make(g._data.copy())
+    if capture is not None and id(t) in capture:
+        capture[id(t)] = g
+    return g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -143,10 +143,11 @@ def _class_setup(op, input, weight, reduction, allowed=_REDUCTIONS):
     return input, axis, C, weight
 
 
-def _labels(op, target, input, axis, C, ignore_index):
-    """(integer class labels as an ndarray, whether all lie in [0, C)), checked for dtype,
-    shape and range."""
+def _labels(op, target, input, axis):
+    """The integer class labels as an ndarray, checked for dtype and shape (their range is
+    checked by the ops that read them, at every call: CheckLabels, SoftmaxCrossEntropy)."""
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    C = input.shape[axis]
     if t.dtype.kind not in "iu":
         example = f" (e.g. {t.flat[0].item()!r})" if t.size else ""
         raise TypeError(f"{op}: class labels must be integers; got dtype {t.dtype}{example} "
@@ -156,29 +157,15 @@ def _labels(op, target, input, axis, C, ignore_index):
     if t.shape != expected:
         raise ValueError(f"{op}: target shape {t.shape} does not match input shape "
                          f"{input.shape} without its class axis {axis}; expected {expected}")
-    in_range = t.size == 0 or (t.min() >= 0 and t.max() < C)
-    if not in_range:  # only then look for the offenders
-        bad = ((t < 0) | (t >= C)) & (t != ignore_index)
-        if bad.any():
-            raise ValueError(f"{op}: class label {t[bad].flat[0]} is out of range for {C} "
-                             f"classes (labels must be in [0, {C - 1}], or "
-                             f"ignore_index={ignore_index})")
-    return t, in_range
+    return t
 
 
-def _any_ignored(labels, in_range, ignore_index, C):
-    """Whether some label equals ignore_index (impossible when it lies outside [0, C))."""
-    if in_range and (ignore_index < 0 or ignore_index >= C):
-        return False
-    return bool((labels == ignore_index).any())
-
-
-def _nll(logp, labels, axis, weight, ignore_index, reduction):
+def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
     """-w_y log p_y per sample (0 where ignored), reduced as PyTorch's nll_loss.
 
     Written with ops on the labels (a Tensor), so a compiled step replays it with new labels.
     """
-    labels = _nn_ops.check_labels(labels, logp.shape[axis], ignore_index)
+    labels = _nn_ops.check_labels(op, labels, logp.shape[axis], ignore_index)
     zero = make(np.zeros((), dtype=logp.dtype))
     ignored = labels == ignore_index
     safe = _ops.where(ignored, make(np.zeros((), dtype=labels.dtype)), labels)
@@ -205,10 +192,10 @@ def _kept_weight(labels, ignored, weight, dtype):
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities: l_n = -w_{y_n} input[n, y_n];
     'mean' divides by sum_n w_{y_n} over samples whose label is not ignore_index."""
-    input, axis, C, weight = _class_setup("nll_loss", input, weight, reduction)
-    labels, _ = _labels("nll_loss", target, input, axis, C, ignore_index)
+    input, axis, _, weight = _class_setup("nll_loss", input, weight, reduction)
+    labels = _labels("nll_loss", target, input, axis)
     labels = target if isinstance(target, Tensor) else make(labels)
-    return _nll(input, labels, axis, weight, ignore_index, reduction)
+    return _nll("nll_loss", input, labels, axis, weight, ignore_index, reduction)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -240,14 +227,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             return -prod.sum(axis)
         total = -prod.sum()
         return total if reduction == "sum" else total / (input.size // C if C else 0)
-    labels, in_range = _labels("cross_entropy", target, input, axis, C, ignore_index)
+    labels = _labels("cross_entropy", target, input, axis)
     fused = input.ndim == 2 and weight is None and label_smoothing == 0 and \
-        reduction != "none" and labels.size and not _any_ignored(labels, in_range, ignore_index, C)
+        reduction != "none" and labels.size and not (labels == ignore_index).any()
     labels = target if isinstance(target, Tensor) else make(labels)  # the caller's array
     if fused:  # the common classifier loss: one graph node (same value and derivatives)
-        return _nn_ops.softmax_cross_entropy(input, labels, reduction)
+        return _nn_ops.softmax_cross_entropy(input, labels, reduction, ignore_index)
     logp = _ops.log_softmax(input, axis)
-    nll = _nll(logp, labels, axis, weight, ignore_index, reduction)
+    nll = _nll("cross_entropy", logp, labels, axis, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll
     # PyTorch: (1 - eps) nll + eps / C * smooth, smooth_n = -sum_c w_c log p_{n,c}

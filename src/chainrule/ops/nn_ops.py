@@ -82,10 +82,10 @@ class SoftmaxCrossEntropy(Function):
     classifier's loss) work.
     """
 
-    __slots__ = ("den",)
+    __slots__ = ("den", "ignore_index")
 
-    def __init__(self, den):
-        self.den = den
+    def __init__(self, den, ignore_index=-100):
+        self.den, self.ignore_index = den, ignore_index  # (for the message: none is present)
 
     def forward(self, x, labels):
         n, classes = x.shape
@@ -95,7 +95,8 @@ class SoftmaxCrossEntropy(Function):
         if _max_reduce(unsigned, axis=None) >= classes:
             bad = labels[(labels < 0) | (labels >= classes)][0]
             raise ValueError(f"cross_entropy: class label {bad} is out of range for {classes} "
-                             f"classes (labels must be in [0, {classes - 1}])")
+                             f"classes (labels must be in [0, {classes - 1}], or "
+                             f"ignore_index={self.ignore_index})")
         # log softmax(x)_y = (x_y - m) - log sum e^(x - m), m = max: exp cannot overflow
         shifted = x - x.max(axis=1, keepdims=True)
         picked = shifted[np.arange(n), labels]
@@ -168,18 +169,18 @@ class CheckLabels(Nondifferentiable):
     """y = labels, after checking that each lies in [0, classes) or equals ignore_index (a
     replay of a compiled step checks every new batch too)"""
 
-    __slots__ = ("classes", "ignore_index")
+    __slots__ = ("op", "classes", "ignore_index")
 
-    def __init__(self, classes, ignore_index):
-        self.classes, self.ignore_index = classes, ignore_index
+    def __init__(self, op, classes, ignore_index):
+        self.op, self.classes, self.ignore_index = op, classes, ignore_index
 
     def forward(self, labels):
         if labels.size and (labels.min() < 0 or labels.max() >= self.classes):
             bad = (labels < 0) | (labels >= self.classes)
             bad &= labels != self.ignore_index
             if bad.any():
-                raise ValueError(f"class label {labels[bad].flat[0]} is out of range for "
-                                 f"{self.classes} classes (labels must be in "
+                raise ValueError(f"{self.op}: class label {labels[bad].flat[0]} is out of "
+                                 f"range for {self.classes} classes (labels must be in "
                                  f"[0, {self.classes - 1}], or ignore_index="
                                  f"{self.ignore_index})")
         return labels
@@ -213,11 +214,12 @@ def take_along_axis(x, index, axis):
     return TakeAlongAxis(axis)(x, index if isinstance(index, Tensor) else make(index))
 
 
-def softmax_cross_entropy(x, labels, reduction="mean"):
-    """Cross-entropy of (N, C) logits with N valid class labels (an integer Tensor or array),
-    reduced by mean or sum."""
+def softmax_cross_entropy(x, labels, reduction="mean", ignore_index=-100):
+    """Cross-entropy of (N, C) logits with N valid class labels (an integer Tensor or array;
+    none equal to ignore_index), reduced by mean or sum."""
     labels = labels if isinstance(labels, Tensor) else make(labels)
-    return SoftmaxCrossEntropy(len(labels) if reduction == "mean" else 1)(x, labels)
+    den = len(labels) if reduction == "mean" else 1
+    return SoftmaxCrossEntropy(den, ignore_index)(x, labels)
 
 
 def squared_error(x, y, reduction="mean"):
@@ -230,9 +232,9 @@ def linear(x, W, b=None):
     return Linear()(x, W) if b is None else Linear()(x, W, b)
 
 
-def check_labels(labels, classes, ignore_index):
-    """labels (a Tensor), checked to lie in [0, classes) or equal ignore_index."""
-    return CheckLabels(classes, ignore_index)(labels)
+def check_labels(op, labels, classes, ignore_index):
+    """labels (a Tensor), checked to lie in [0, classes) or equal ignore_index (op: for errors)."""
+    return CheckLabels(op, classes, ignore_index)(labels)
 
 
 def binary_cross_entropy(x, y):

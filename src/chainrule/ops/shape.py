@@ -343,6 +343,8 @@ def _convert_index(index):
 def _tensor_index(index):
     """(the index with each integer/boolean array part replaced by a placeholder, those parts
     as Tensors): GetItem takes them as inputs, so a compiled step sees where they came from."""
+    if isinstance(index, (int, slice)) or index is None or index is Ellipsis:
+        return index, []  # basic indexing, the common case: nothing to take apart
     items = index if isinstance(index, tuple) else (index,)
     parts, arrays = [], []
     for i in items:

@@ -18,7 +18,8 @@ class Row:
     fn: object  # chainrule function of Tensors
     ref: object  # NumPy reference of ndarrays
     shapes: tuple  # one shape per input
-    domain: tuple = ()  # per input: "real", "pos", "away" (|x| >= 0.2), "unit" (-0.9..0.9)
+    domain: tuple = ()  # per input: "real", "pos", "away" (|x| >= 0.2), "unit" (-0.9..0.9),
+    # "prob" (0.05..0.95)
     torch: object = None  # torch function of torch tensors, when an equivalent exists
     second_order: bool = True
 
@@ -32,6 +33,8 @@ def draw(shape, domain, rng):
         x = np.sign(x + 1e-12) * rng.uniform(0.2, 2, size=shape)
     elif domain == "unit":
         x = rng.uniform(-0.9, 0.9, size=shape)
+    elif domain == "prob":
+        x = rng.uniform(0.05, 0.95, size=shape)
     return np.asarray(x, dtype=np.float64)
 
 
@@ -254,3 +257,47 @@ for axis in (0, 1, -1):
 # ---- composites used everywhere ------------------------------------------------------------
 row("mlp_layer", lambda x, W, b: (x @ W.mT + b).tanh().sum(1),
     lambda x, W, b: np.tanh(x @ W.T + b).sum(1), ((4, 3), (2, 3), (2,)))
+
+row("clone", lambda x: x.clone() * x, lambda x: x * x, ((2, 3),), torch=lambda x: x.clone() * x)
+row("logical", lambda x: cr.where(~(x > 0) | (x > 1), x, 2 * x) * (x > -5).all(1, keepdim=True)
+    * (x > 5).any(), lambda x: 0 * x, ((2, 3),))
+row("logical_where", lambda x: cr.where((x > 0).any(1, keepdim=True) & ~(x < -3).all(), x, -x),
+    lambda x: np.where((x > 0).any(1, keepdims=True), x, -x), ((3, 2),))
+
+# ---- special functions (SciPy) ---------------------------------------------------------------
+row("lgamma", cr.lgamma, scipy.special.gammaln, ((4,),), ("pos",), torch=lambda x: x.lgamma())
+row("digamma", cr.digamma, scipy.special.digamma, ((4,),), ("pos",))  # (torch's: 4e-10 off)
+row("polygamma2", lambda x: cr.polygamma(2, x), lambda x: scipy.special.polygamma(2, x), ((3,),),
+    ("pos",))
+row("ndtr", cr.ndtr, scipy.special.ndtr, ((4,),),
+    torch=lambda x: __import__("torch").special.ndtr(x))
+row("ndtri", cr.ndtri, scipy.special.ndtri, ((4,),), ("prob",))  # (torch's is 4e-10 off SciPy)
+row("xlogy", cr.xlogy, scipy.special.xlogy, ((3,), (3,)), ("real", "pos"),
+    torch=lambda x, y: __import__("torch").xlogy(x, y))
+
+# ---- the fused primitives of layers and losses -----------------------------------------------
+LABELS = np.array([2, 0, 1, 2])
+row("linear", lambda x, W, b: cr.nn.functional.linear(x, W, b), lambda x, W, b: x @ W.T + b,
+    ((4, 3), (2, 3), (2,)), torch=lambda x, W, b: __import__("torch").nn.functional.linear(x, W, b))
+row("cross_entropy", lambda x: cr.nn.functional.cross_entropy(x, LABELS),
+    lambda x: -scipy.special.log_softmax(x, 1)[np.arange(4), LABELS].mean(), ((4, 3),),
+    torch=lambda x: __import__("torch").nn.functional.cross_entropy(
+        x, __import__("torch").as_tensor(LABELS)))
+IGNORED = np.array([2, -100, 1, -100])
+row("cross_entropy_ignore", lambda x: cr.nn.functional.cross_entropy(x, IGNORED, reduction="sum"),
+    lambda x: -scipy.special.log_softmax(x, 1)[[0, 2], [2, 1]].sum(), ((4, 3),),
+    torch=lambda x: __import__("torch").nn.functional.cross_entropy(
+        x, __import__("torch").as_tensor(IGNORED), reduction="sum"))
+row("nll_loss", lambda x: cr.nn.functional.nll_loss(x.log_softmax(1), IGNORED),
+    lambda x: -scipy.special.log_softmax(x, 1)[[0, 2], [2, 1]].mean(), ((4, 3),),
+    torch=lambda x: __import__("torch").nn.functional.nll_loss(
+        x.log_softmax(1), __import__("torch").as_tensor(IGNORED)))
+row("mse_loss", lambda x, y: cr.nn.functional.mse_loss(x, y), lambda x, y: ((x - y) ** 2).mean(),
+    ((3, 2), (3, 2)), torch=lambda x, y: __import__("torch").nn.functional.mse_loss(x, y))
+row("binary_cross_entropy", lambda p, q: cr.nn.functional.binary_cross_entropy(p, q),
+    lambda p, q: -(q * np.log(p) + (1 - q) * np.log1p(-p)).mean(), ((5,), (5,)), ("prob", "prob"),
+    torch=lambda p, q: __import__("torch").nn.functional.binary_cross_entropy(p, q))
+TOKENS = np.array([[0, 3], [3, 1]])
+row("embedding", lambda W: cr.nn.functional.embedding(TOKENS, W), lambda W: W[TOKENS], ((4, 2),),
+    torch=lambda W: __import__("torch").nn.functional.embedding(__import__("torch").as_tensor(
+        TOKENS), W))

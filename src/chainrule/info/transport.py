@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from chainrule.core.function import Function
+from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import from_array
 from chainrule.info.entropy import _float, nonnegative
 from chainrule.ops.elementwise import log, where
@@ -86,14 +86,11 @@ def _marginals(op, a, b, M):
     return a, b, M
 
 
-class EMDCost(Function):
-    """c = min_P <P, M> s.t. P 1 = a, P^T 1 = b, P >= 0;  dc/dM = P*, dc/da = u, dc/db = v
+class EMDPlan(Nondifferentiable):
+    """(P*, u, v) = the optimal plan of min_P <P, M> s.t. P 1 = a, P^T 1 = b, P >= 0, and the
+    dual potentials (centred to mean 0, as POT does): a linear program (SciPy's HiGHS)"""
 
-    u, v are the dual potentials (centred to mean 0, as POT does), constant where the optimal
-    plan is unique; the plan and potentials are kept on the op after forward.
-    """
-
-    __slots__ = ("plan", "u", "v")
+    __slots__ = ()
 
     def forward(self, a, b, M):
         from scipy.optimize import linprog
@@ -110,14 +107,23 @@ class EMDCost(Function):
                       method="highs")
         if res.status != 0:
             raise ValueError(f"emd: the linear program failed: {res.message}")
-        self.plan = res.x.reshape(n, m).astype(M.dtype)
         duals = res.eqlin.marginals
-        self.u = (duals[:n] - duals[:n].mean()).astype(a.dtype)
-        self.v = (duals[n:] - duals[n:].mean()).astype(b.dtype)
-        return np.asarray((self.plan * M).sum(), dtype=M.dtype)
+        return (res.x.reshape(n, m).astype(M.dtype), (duals[:n] - duals[:n].mean()).astype(a.dtype),
+                (duals[n:] - duals[n:].mean()).astype(b.dtype))
+
+
+class EMDCost(Function):
+    """c = <P*, M> for the optimal plan P* with duals u, v (inputs after a, b, M, from
+    EMDPlan);  dc/dM = P*, dc/da = u, dc/db = v (constant where the optimal plan is unique)"""
+
+    __slots__ = ()
+
+    def forward(self, a, b, M, plan, u, v):
+        return np.asarray((plan * M).sum(), dtype=M.dtype)
 
     def vjp(self, g):
-        return g * from_array(self.u), g * from_array(self.v), g * from_array(self.plan)
+        _, _, _, plan, u, v = self.inputs
+        return g * u, g * v, g * plan, None, None, None
 
 
 def emd(a, b, M):
@@ -128,9 +134,8 @@ def emd(a, b, M):
     the plan, dcost/da and dcost/db are the dual potentials.
     """
     a, b, M = _marginals("emd", a, b, M)
-    op = EMDCost()
-    cost = op(a, b, M)
-    return OTResult(cost, from_array(op.plan))
+    plan, u, v = EMDPlan()(a, b, M)
+    return OTResult(EMDCost()(a, b, M, plan, u, v), plan)
 
 
 def emd2(a, b, M):

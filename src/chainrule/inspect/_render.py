@@ -127,10 +127,6 @@ def _text_step(step, output):
 
 
 # ---- Markdown -------------------------------------------------------------------------------
-def _code(s):
-    return f"`{s}`" if s else ""
-
-
 def _markdown(doc):
     out = [f"### {_title(doc)}", "", "**Forward pass**", "", "| # | value | formula |",
            "|---|---|---|"]

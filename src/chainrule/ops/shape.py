@@ -62,6 +62,10 @@ class GetItem(Function):
     def forward(self, x, *arrays):
         return x[_fill_index(self.index, arrays) if arrays else self.index]
 
+    def output_shape_varies(self, x, *arrays):
+        """A boolean mask selects as many elements as it has True values (cr.compile guards)."""
+        return any(a.dtype == bool for a in arrays)
+
     def vjp(self, g):
         x, *arrays = self.inputs
         return (IndexAdd(self.index, x.shape)(g, *arrays),) + (None,) * len(arrays)

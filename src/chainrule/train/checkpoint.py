@@ -190,10 +190,9 @@ def _sha256(b):
 
 
 def _header_sha256(header):
-    """SHA-256 of a parsed header (tensor names, dtypes, shapes, offsets; the metadata) without
-    its own checksum, in one canonical JSON form."""
+    """SHA-256 of the header as canonical JSON (names, dtypes, shapes, offsets, metadata)."""
     meta = dict(header.get("__metadata__") or {})
-    meta.pop(_HEADER_SUM, None)
+    meta.pop(_HEADER_SUM, None)  # a checksum cannot cover itself
     canonical = dict(header, __metadata__=meta)
     return _sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode())
 
@@ -225,8 +224,7 @@ def save(obj, path):
 
 
 def _serialize(tree_json, tensors):
-    """The safetensors bytes of `tensors`, with the tree, the tensors' SHA-256 and the header's
-    SHA-256 in the metadata."""
+    """The file's bytes: `tensors` as safetensors, the tree and every SHA-256 in its metadata."""
     sums = json.dumps({k: _sha256(a.data) for k, a in tensors.items()}, separators=(",", ":"))
     metadata = {"format": _FORMAT, "chainrule.version": str(_VERSION),
                 "chainrule.tree": tree_json, "chainrule.sha256": sums,
@@ -242,7 +240,7 @@ def _serialize(tree_json, tensors):
         raise RuntimeError("save: cannot place the header checksum in the safetensors header")
     at += len(field) - len(_PLACEHOLDER) - 1
     payload[at:at + len(_PLACEHOLDER)] = digest.encode()
-    return bytes(payload)
+    return payload
 
 
 def _temp_pattern(base):

@@ -463,6 +463,11 @@ def load(path):
             raw = f.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no such checkpoint: {path}") from None
+    return _load_bytes(raw, path)
+
+
+def _load_bytes(raw, path):
+    """`load` of a file's bytes (`path` names it in errors)."""
     header = _read_header(raw, path)
     meta = header.get("__metadata__") or {}
     # chainrule writes five marks (the format and four chainrule.* keys): one damaged byte

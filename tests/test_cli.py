@@ -42,10 +42,14 @@ def test_default_command_trains_digits_to_97_percent(tmp_path):
     out_dir = tmp_path / "runs" / "train"
     assert OUTPUTS <= set(os.listdir(out_dir))
     record = _history(out_dir)
-    assert record["config"]["dataset"] == "digits"
+    assert record["config"]["dataset"] == "digits" and record["config"]["val_size"] == 0.1
+    assert record["splits"] == {"train": 1293, "validation": 144, "test": 360}
     assert record["final_metrics"]["test_accuracy"] >= 0.97
+    val_accuracy = record["history"]["history"]["val_accuracy"]
+    assert len(val_accuracy) == 40 and all(round(a * 144, 6).is_integer() for a in val_accuracy)
     assert seconds < 120
     assert run.stdout.count("\nepoch ") >= 39 and "final: test_accuracy" in run.stdout
+    assert "split: 1293 train, 144 validation (scored every epoch), 360 test rows" in run.stdout
     state = cr.train.load(out_dir / "model.safetensors")
     assert sorted(state) == ["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"]
 
@@ -121,6 +125,11 @@ def test_bad_csv_exits_2_naming_file_row_and_column_and_writes_nothing(tmp_path,
     (["--dataset", "csv:/nonexistent/x.csv"], "no such file: /nonexistent/x.csv"),
     (["--resume", "/nonexistent/ck.safetensors"], "no such checkpoint"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--val-size", "1"], "--val-size must be a fraction in [0, 1) (0: no validation set); "
+                          "got '1'"),
+    (["--val-size", "-0.1"], "--val-size must be a fraction in [0, 1)"),
+    (["--dataset", "iris", "--val-size", "0.99"],
+     "--val-size 0.99 leaves 1 of the 120 training rows to train on"),
 ])
 def test_bad_arguments_exit_2_with_one_line_and_no_output(tmp_path, capsys, args, message):
     out_dir = tmp_path / "out"
@@ -201,3 +210,143 @@ def test_importing_the_workflow_modules_pulls_in_no_optional_dependency():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def _config(*args):
+    from chainrule.cli import build_parser, resolve_config
+
+    return resolve_config(build_parser().parse_args(["train", *args]))[0]
+
+
+def test_data_is_split_three_ways_stratified_and_standardised_by_the_training_rows():
+    from chainrule.cli import load_data
+
+    ds, train, val, test, prep = load_data(_config())  # digits: 0.2 test, 0.1 of the rest val
+    assert (len(train[0]), len(val[0]), len(test[0])) == (1293, 144, 360)
+    mean, std = np.array(prep["x_mean"]), np.array(prep["x_std"])
+    rows = np.concatenate([train[0], val[0], test[0]]) * std + mean  # digits' pixels: 0..16
+    assert np.array_equal(np.sort(np.rint(rows), axis=0), np.sort(ds.X, axis=0))
+    parts = np.concatenate([train[1], val[1], test[1]])
+    assert np.array_equal(np.sort(parts), np.sort(ds.y))  # every row in exactly one part
+    share = np.bincount(ds.y) / len(ds.y)
+    assert np.all(np.abs(np.bincount(val[1], minlength=10) - 144 * share) < 1)  # stratified
+    assert np.allclose(train[0].mean(axis=0), 0, atol=1e-6)  # statistics of the train rows
+    assert not np.allclose(val[0].mean(axis=0), 0, atol=1e-3)
+    again = load_data(_config())
+    assert np.array_equal(again[2][0], val[0])  # seeded
+    assert not np.array_equal(load_data(_config("--seed", "1"))[2][0], val[0])
+    assert load_data(_config("--val-size", "0"))[2] is None
+
+
+def test_validation_is_scored_every_epoch_and_the_test_set_once(tmp_path, capsys):
+    from chainrule.cli import build_model, load_data
+
+    code, out, err = _run(capsys, "--dataset", "wine", "--epochs", "4", "--out", str(tmp_path))
+    assert code == 0, err
+    record = _history(tmp_path)
+    assert record["splits"] == {"train": 127, "validation": 15, "test": 36}
+    hist = record["history"]["history"]
+    assert set(hist) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"}
+    assert len(hist["val_accuracy"]) == 4 and not any(k.startswith("test") for k in hist)
+    _, _, val, test, _ = load_data(record["config"])
+    model = build_model(record["config"], val[0].shape[1], 3)
+    model.load_state_dict(cr.train.load(tmp_path / "model.safetensors"))
+    import chainrule.nn.functional as F
+
+    scores = cr.train.evaluate(model, F.cross_entropy, val, metrics=["accuracy"])
+    assert hist["val_accuracy"][-1] == scores["accuracy"]
+    assert hist["val_loss"][-1] == pytest.approx(scores["loss"], rel=1e-6)
+    outputs = cr.train.predict(model, test[0])
+    assert record["final_metrics"]["test_accuracy"] == cr.train.accuracy_score(test[1], outputs)
+    assert out.count("final: test_accuracy") == 1 and out.count("test_accuracy") == 1
+    report = (tmp_path / "report.html").read_text()
+    assert "validation_rows" in report and "test_rows" in report
+
+
+def test_val_size_0_trains_on_every_non_test_row_without_validation(tmp_path, capsys):
+    code, out, err = _run(capsys, "--dataset", "wine", "--epochs", "2", "--val-size", "0",
+                          "--out", str(tmp_path))
+    assert code == 0, err
+    record = _history(tmp_path)
+    assert record["splits"] == {"train": 142, "validation": 0, "test": 36}
+    assert not [k for k in record["history"]["history"] if k.startswith("val_")]
+
+
+@pytest.fixture(scope="module")
+def xor_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xor")
+    assert main(["train", "--dataset", "xor", "--hidden", "8", "--epochs", "1",
+                 "--out", str(out)]) == 0
+    return out / "checkpoint.safetensors"
+
+
+def _forged_checkpoint(tmp_path, source, **cli):
+    ck = cr.train.load(source)
+    for k, v in cli.items():
+        if v is None:
+            del ck["extra"]["cli"][k]
+        else:
+            ck["extra"]["cli"][k] = v
+    path = tmp_path / "forged.safetensors"
+    cr.train.save(ck, path)
+    return path
+
+
+@pytest.mark.parametrize("cli, message", [
+    ({"activation": "swish"}, "invalid option: --activation must be one of elu, gelu, "
+                              "leaky_relu, relu, sigmoid, silu, tanh; got 'swish'"),
+    ({"optimizer": "lion"}, "invalid option: --optimizer must be one of adagrad, adam, adamw, "
+                            "rmsprop, sgd; got 'lion'"),
+    ({"lr": True}, "invalid option: --lr must be a float; got 'True'"),
+    ({"hidden": "8,x"}, "invalid option: --hidden must be comma-separated layer widths"),
+    ({"compile": "yes"}, "invalid option: --compile must be true or false; got 'yes'"),
+    ({"hidden": [16]}, "the checkpoint's weights do not fit the model its options describe: "
+                       "load_state_dict: error(s) loading into Sequential: size mismatch"),
+])
+def test_forged_resume_options_give_one_clear_line(tmp_path, capsys, xor_checkpoint, cli,
+                                                   message):
+    path = _forged_checkpoint(tmp_path, xor_checkpoint, **cli)
+    code, out, err = _run(capsys, "--resume", str(path), "--epochs", "2",
+                          "--out", str(tmp_path / "out"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_checkpoint_from_before_val_size_resumes_without_a_validation_set(tmp_path, capsys):
+    common = ["--dataset", "xor", "--hidden", "8", "--batch-size", "64", "--val-size", "0"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _run(capsys, *common, "--epochs", "2", "--out", str(full))[0] == 0
+    assert _run(capsys, *common, "--epochs", "1", "--out", str(part))[0] == 0
+    ck = cr.train.load(part / "checkpoint.safetensors")
+    del ck["extra"]["cli"]["val_size"]  # as written before the option existed
+    cr.train.save(ck, part / "old.safetensors")
+    code, out, err = _run(capsys, "--resume", str(part / "old.safetensors"), "--epochs", "2",
+                          "--out", str(part))
+    assert code == 0, err
+    a, b = (cr.train.load(d / "model.safetensors") for d in (full, part))
+    assert all(np.array_equal(a[k].data, b[k].data) for k in a)
+    assert _history(part)["config"]["val_size"] == 0.0
+
+
+def test_a_full_disk_gives_one_line_exit_1_and_keeps_the_last_checkpoint(tmp_path, capsys,
+                                                                        monkeypatch):
+    import errno
+
+    from chainrule.train import checkpoint
+
+    saves = []
+
+    def write(fd, data):  # the epoch-1 checkpoint is written, then the disk is full
+        if saves:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        saves.append(len(data))
+        return os.write(fd, data)
+
+    monkeypatch.setattr(checkpoint, "_write", write)
+    code, out, err = _run(capsys, "--dataset", "xor", "--hidden", "8", "--epochs", "5",
+                          "--out", str(tmp_path))
+    path = tmp_path / "checkpoint.safetensors"
+    assert code == 1 and err.strip().splitlines() == [
+        f"chainrule train: error: save: cannot write {path}: No space left on device"]
+    assert os.listdir(tmp_path) == ["checkpoint.safetensors"]  # nothing half-written
+    assert cr.train.load(path)["epoch"] == 1

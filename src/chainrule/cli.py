@@ -5,9 +5,14 @@
     chainrule train --dataset csv:data.csv --target label --out runs/mine
     chainrule train --resume runs/train/checkpoint.safetensors --epochs 80
 
+The data is split three ways (seeded, stratified for classification): --test-size of it is
+the test set, scored once after training; --val-size of the rest is the validation set, scored
+every epoch; the model trains on what remains.
+
 Outputs in --out DIR: model.safetensors (the state_dict), history.json, report.html, and
 checkpoint.safetensors (the full training state, for --resume). Bad arguments or data give a
-one-line error and exit status 2 before anything is written.
+one-line error and exit status 2 before anything is written; a failed write (a full disk) gives
+a one-line error and exit status 1, and every file already written stays whole.
 """
 
 import argparse
@@ -27,8 +32,9 @@ OPTIMIZERS = {"adam": ("Adam", 1e-3, {}), "adamw": ("AdamW", 1e-3, {}),
 DATASETS = ("digits", "iris", "breast_cancer", "wine", "xor", "moons", "circles", "spirals")
 DEFAULTS = {"dataset": "digits", "target": None, "hidden": [128, 64], "activation": "relu",
             "optimizer": "adam", "lr": None, "epochs": None, "batch_size": 32, "seed": 0,
-            "test_size": 0.2, "compile": True}
+            "test_size": 0.2, "val_size": 0.1, "compile": True}
 RESUMABLE = ("epochs", "compile")  # options that may differ from the checkpoint's on resume
+LEGACY = {"val_size": 0.0}  # an option's value in checkpoints from before the option existed
 MAX_CLASSES = 50  # a CSV target with more distinct whole numbers is treated as regression
 
 
@@ -89,6 +95,17 @@ def _test_size(text):
     return value
 
 
+def _val_size(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"--val-size must be a fraction in [0, 1) (0: no "
+                                         f"validation set); got {text!r}")
+    return value
+
+
 def build_parser():
     """The argparse parser of `chainrule` and its `train` command."""
     parser = _Parser(prog="chainrule", description="chainrule: neural networks from first "
@@ -112,7 +129,10 @@ def build_parser():
     t.add_argument("--batch-size", type=_positive(int, "--batch-size"), help="default: 32")
     t.add_argument("--seed", type=_seed,
                    help="seed of the split, initialisation and shuffling (default: 0)")
-    t.add_argument("--test-size", type=_test_size, help="held-out fraction (default: 0.2)")
+    t.add_argument("--test-size", type=_test_size, help="fraction of the data held out as the "
+                   "test set, scored once after training (default: 0.2)")
+    t.add_argument("--val-size", type=_val_size, help="fraction of the rest held out as the "
+                   "validation set, scored every epoch (default: 0.1; 0: none)")
     t.add_argument("--compile", action=argparse.BooleanOptionalAction,
                    help="trace each training step once and replay it (cr.compile): the same "
                    "numbers, less Python per batch (default: on)")
@@ -140,15 +160,15 @@ def resolve_config(args):
         except (OSError, ValueError) as e:
             raise UsageError(f"chainrule train: error: --resume: {e}") from None
         cli = (checkpoint.get("extra") or {}).get("cli") if isinstance(checkpoint, dict) else None
-        if not isinstance(cli, dict):
+        if not isinstance(cli, dict) or not isinstance(checkpoint.get("epoch"), int):
             raise UsageError(f"chainrule train: error: --resume: {args.resume} is not a "
                              "checkpoint written by `chainrule train`")
+        config = {**DEFAULTS, **LEGACY, **_checkpoint_options(cli)}
         for k, v in given.items():
-            if k not in RESUMABLE and v != cli.get(k):
+            if k not in RESUMABLE and v != config[k]:
                 raise UsageError(f"chainrule train: error: --resume: the checkpoint was trained "
-                                 f"with --{k.replace('_', '-')} {_show(cli.get(k))}; got "
+                                 f"with --{k.replace('_', '-')} {_show(config[k])}; got "
                                  f"{_show(v)} (omit it to use the checkpoint's)")
-        config = dict(DEFAULTS, **cli)  # (a checkpoint from before an option: its default)
         config.update(given)
         if config["epochs"] < checkpoint["epoch"]:
             raise UsageError(f"chainrule train: error: --epochs {config['epochs']} is less than "
@@ -166,6 +186,41 @@ def resolve_config(args):
 
 def _show(v):
     return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+
+def _choice(choices, option):
+    def parse(text):
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"{option} must be one of "
+                                             f"{', '.join(sorted(choices))}; got {text!r}")
+        return text
+    return parse
+
+
+OPTION_TYPES = {"dataset": _dataset, "hidden": _hidden, "lr": _positive(float, "--lr"),
+                "activation": _choice(ACTIVATIONS, "--activation"),
+                "optimizer": _choice(OPTIMIZERS, "--optimizer"),
+                "epochs": _positive(int, "--epochs"),
+                "batch_size": _positive(int, "--batch-size"), "seed": _seed,
+                "test_size": _test_size, "val_size": _val_size}
+
+
+def _checkpoint_options(cli):
+    """A checkpoint's recorded options, each checked as it is on the command line."""
+    options = dict(cli)
+    try:
+        for k, v in cli.items():
+            if k == "compile" and not isinstance(v, bool):
+                raise argparse.ArgumentTypeError(f"--compile must be true or false; got {v!r}")
+            if k == "target" and not (v is None or isinstance(v, str)):
+                raise argparse.ArgumentTypeError(f"--target must be a column name or index; "
+                                                 f"got {v!r}")
+            if k in OPTION_TYPES and not (v is None and DEFAULTS[k] is None):
+                options[k] = OPTION_TYPES[k](repr(v) if isinstance(v, bool) else _show(v))
+    except argparse.ArgumentTypeError as e:
+        raise UsageError(f"chainrule train: error: --resume: the checkpoint records an invalid "
+                         f"option: {e}") from None
+    return options
 
 
 def load_data(config):
@@ -191,17 +246,35 @@ def load_data(config):
         stratify = ds.y if ds.task == "classification" else None
         X_tr, X_te, y_tr, y_te = data.train_test_split(
             ds.X, ds.y, test_size=config["test_size"], stratify=stratify, seed=config["seed"])
+        X_tr, X_va, y_tr, y_va = _validation_split(X_tr, y_tr, ds.task, config)
     except (OSError, ValueError, TypeError, KeyError) as e:
         raise UsageError(f"chainrule train: error: {e}") from None
-    X_tr, mean, std = data.standardize(X_tr)
+    X_tr, mean, std = data.standardize(X_tr)  # statistics of the training rows only
     X_te, _, _ = data.standardize(X_te, mean, std)
+    X_va = None if X_va is None else data.standardize(X_va, mean, std)[0]
     prep = {"x_mean": mean.tolist(), "x_std": std.tolist()}
     if ds.task == "regression":
         y_mean, y_std = float(y_tr.mean()), float(y_tr.std()) or 1.0
         y_tr = ((y_tr - y_mean) / y_std).astype(np.float32)[:, None]
         y_te = ((y_te - y_mean) / y_std).astype(np.float32)[:, None]
+        y_va = None if y_va is None else ((y_va - y_mean) / y_std).astype(np.float32)[:, None]
         prep.update(y_mean=y_mean, y_std=y_std)
-    return ds, (X_tr, y_tr), (X_te, y_te), prep
+    val = None if X_va is None else (X_va, y_va)
+    return ds, (X_tr, y_tr), val, (X_te, y_te), prep
+
+
+def _validation_split(X, y, task, config):
+    """(X_train, X_val, y_train, y_val): --val-size of the training rows (None, None at 0)."""
+    from chainrule import data
+
+    if config["val_size"] == 0:
+        return X, None, y, None
+    n_val = math.ceil(config["val_size"] * len(X))
+    if n_val >= len(X) - 1:
+        raise ValueError(f"--val-size {config['val_size']} leaves {len(X) - n_val} of the "
+                         f"{len(X)} training rows to train on; use a smaller fraction")
+    return data.train_test_split(X, y, test_size=n_val, seed=config["seed"],
+                                 stratify=y if task == "classification" else None)
 
 
 def build_model(config, n_in, n_out):
@@ -235,7 +308,7 @@ def train(args):
     from chainrule.train.checkpoint import atomic_write
 
     config, checkpoint = resolve_config(args)
-    ds, train_data, test_data, prep = load_data(config)
+    ds, train_data, val_data, test_data, prep = load_data(config)
     out = os.path.abspath(args.out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"chainrule train: error: --out {args.out} exists and is not a "
@@ -244,6 +317,8 @@ def train(args):
     n_out = len(ds.target_names) if classify else 1
     cr.manual_seed(config["seed"])
     model = build_model(config, train_data[0].shape[1], n_out)
+    if checkpoint is not None:
+        _check_resumable(checkpoint, model, args.resume)
     name, _, extra = OPTIMIZERS[config["optimizer"]]
     optimizer = getattr(cr.optim, name)(model.parameters(), lr=config["lr"], **extra)
     loss_fn = F.cross_entropy if classify else F.mse_loss
@@ -256,9 +331,11 @@ def train(args):
           f"features) -> MLP {[train_data[0].shape[1], *config['hidden'], n_out]}, "
           f"{config['activation']}, {config['optimizer']} lr={config['lr']:g}, "
           f"{config['epochs']} epochs, batch {config['batch_size']}, seed {config['seed']}")
+    print(f"split: {_rows(train_data)} train, {_rows(val_data)} validation (scored every epoch), "
+          f"{_rows(test_data)} test rows (scored once, after training)")
     start = time.perf_counter()
     history = cr.train.fit(model, loss_fn, optimizer, train_data, epochs=config["epochs"],
-                           batch_size=config["batch_size"], val_data=test_data,
+                           batch_size=config["batch_size"], val_data=val_data,
                            metrics=metrics, callbacks=[recorder, saver], seed=config["seed"],
                            resume=checkpoint, compile_step=config["compile"])
     train_seconds = time.perf_counter() - start
@@ -281,18 +358,21 @@ def train(args):
               "mean epoch time (s)": round(float(np.mean(epoch_times)), 4) if epoch_times
               else None}
     cr.train.save(model.state_dict(), os.path.join(out, "model.safetensors"))
+    splits = {"train": _rows(train_data), "validation": _rows(val_data), "test": _rows(test_data)}
     record = {"config": config, "task": ds.task, "classes": ds.target_names,
-              "preprocessing": prep, "timing": timing, "final_metrics": final,
+              "preprocessing": prep, "splits": splits, "timing": timing, "final_metrics": final,
               "history": history.to_dict(), "gradient_flow": recorder.records}
     atomic_write(os.path.join(out, "history.json"), json.dumps(_finite(record), indent=1))
     boundary = None
     if classify and ds.X.shape[1] == 2:
-        X_all = np.concatenate([train_data[0], test_data[0]])
-        y_all = np.concatenate([train_data[1], test_data[1]])
+        parts = [d for d in (train_data, val_data, test_data) if d is not None]
+        X_all = np.concatenate([d[0] for d in parts])
+        y_all = np.concatenate([d[1] for d in parts])
         boundary = (lambda G: cr.train.predict(model, G).argmax(axis=1), X_all, y_all)
     report_config = {k: (_show(v) if isinstance(v, list) else v) for k, v in config.items()}
     report_config.update(task=ds.task, samples=len(ds.X), features=ds.X.shape[1],
-                         train_rows=len(train_data[0]), test_rows=len(test_data[0]),
+                         train_rows=splits["train"], validation_rows=splits["validation"],
+                         test_rows=splits["test"],
                          parameters=sum(p.size for p in model.parameters()))
     cr.report.write_report(
         os.path.join(out, "report.html"), history, title=f"chainrule train: {ds.name}",
@@ -307,6 +387,25 @@ def train(args):
     return 0
 
 
+def _rows(data):
+    return 0 if data is None else len(data[0])
+
+
+def _check_resumable(checkpoint, model, path):
+    """UsageError unless the checkpoint's weights fit the model its options build."""
+    try:
+        model.load_state_dict(checkpoint["model"])  # fit loads them again, with the rest
+    except (KeyError, TypeError, ValueError) as e:
+        raise UsageError(f"chainrule train: error: --resume: {path}: the checkpoint's weights "
+                         f"do not fit the model its options describe: {e}") from None
+
+
+def _os_error(e):
+    """One line for an OSError: its reason and the file it concerns."""
+    reason = e.strerror or str(e)
+    return f"{reason}: {e.filename}" if e.filename and str(e.filename) not in reason else reason
+
+
 def main(argv=None):
     """Entry point of the `chainrule` command; returns the exit status."""
     parser = build_parser()
@@ -319,6 +418,9 @@ def main(argv=None):
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk, a read-only directory: what was written stays whole
+        print(f"chainrule train: error: {_os_error(e)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130

@@ -96,6 +96,32 @@ def test_resume_from_checkpoint_equals_the_uninterrupted_run(moons, tmp_path, se
     assert all(np.array_equal(a[i]["exp_avg"].data, b[i]["exp_avg"].data) for i in a)
 
 
+def test_resume_of_a_batchnorm_model_equals_the_uninterrupted_run(moons, tmp_path):
+    """Its num_batches_tracked is a 0-d tensor, which must come back from the file as 0-d."""
+    train, val = moons
+
+    def run(epochs, callbacks, resume=None):
+        cr.manual_seed(0)
+        model = cr.nn.Sequential(cr.nn.Linear(2, 16), cr.nn.BatchNorm1d(16), cr.nn.ReLU(),
+                                 cr.nn.Linear(16, 2))
+        opt = cr.optim.Adam(model.parameters(), lr=0.02)
+        h = fit(model, F.cross_entropy, opt, train, epochs=epochs, batch_size=16,
+                val_data=val, metrics=["accuracy"], seed=1, callbacks=callbacks,
+                progress=False, resume=resume)
+        return model, h
+
+    full_model, full_h = run(6, [])
+    path = tmp_path / "ck.safetensors"
+    run(3, [ModelCheckpoint(path)])
+    state = cr.load(path)["model"]
+    assert state["1.num_batches_tracked"].shape == () and \
+        state["1.num_batches_tracked"].item() == 3 * 8  # 120 rows in batches of 16
+    model, h = run(6, [], resume=path)
+    assert _same(_params(full_model), _params(model))
+    assert model[1].num_batches_tracked.item() == 6 * 8
+    assert _history(h) == _history(full_h) and h.epoch == [1, 2, 3, 4, 5, 6]
+
+
 def test_ctrl_c_keeps_the_state_of_the_last_complete_epoch(moons):
     train, _ = moons
     model, opt, _ = _setup()
@@ -110,7 +136,8 @@ def test_ctrl_c_keeps_the_state_of_the_last_complete_epoch(moons):
     model, opt, _ = _setup()
     h = fit(model, F.cross_entropy, opt, train, epochs=5, seed=0, callbacks=[Interrupt()],
             progress=False)
-    assert h.epoch == [1, 2] and "interrupted" in h.stop_reason
+    assert h.epoch == [1, 2]
+    assert h.stop_reason == "interrupted (Ctrl-C) during epoch 3; kept the state after epoch 2"
     assert _same(after_two, _params(model))
 
 

@@ -289,9 +289,11 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
             if state.stop_training:
                 break
     except KeyboardInterrupt:
+        running, kept = state.epoch, last_good["epoch"]  # (restoring rewinds state.epoch)
         _restore(state, last_good)
-        state.history.stop_reason = (f"interrupted (Ctrl-C) during epoch {state.epoch}; kept "
-                                     f"the state after epoch {last_good['epoch']}")
+        when = f"during epoch {running}" if running > kept else f"after epoch {kept}"
+        state.history.stop_reason = (f"interrupted (Ctrl-C) {when}; kept the state after "
+                                     f"epoch {kept}")
     finally:
         bar.close()
     if state.history.stop_reason:

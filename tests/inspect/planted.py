@@ -220,11 +220,12 @@ def softmax_output(seed=0, healthy=False):
     return Case(model, F.cross_entropy, (X, y))
 
 
-def no_zero_grad(steps=30, seed=0, healthy=False):
+def no_zero_grad(steps=30, seed=0, optimizer="Adam", healthy=False):
     """A hand-written loop that never calls zero_grad: .grad sums every step's gradient."""
     X, _, y, _, _, _ = digits()
     model = mlp([64, 128, 64, 10], seed=seed)
-    opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+    opt = getattr(cr.optim, optimizer)(model.parameters(), lr=1e-3 if optimizer == "Adam"
+                                       else 0.01)
     rng = np.random.default_rng(seed)
     for _ in range(steps):
         idx = rng.choice(len(X), 32, replace=False)

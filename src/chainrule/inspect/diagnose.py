@@ -135,7 +135,10 @@ def diagnose(model, loss_fn, data, optimizer=None, steps=0, *, val_data=None, ba
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
         raise ValueError(f"diagnose: batch_size must be an integer >= 2; got {batch_size!r}")
     start = time.perf_counter()
-    probe, held = E.probe_rows(data, batch_size, seed)
+    probe, held, bad = E.probe_rows(data, batch_size, seed)
+    if bad is not None:
+        ev = E.Evidence(batch_size=len(probe[0]))
+        return Diagnosis([_non_finite_inputs(bad, total=_rows(data))], ev)
     val = None if val_data is None else E.probe_rows(val_data, batch_size, seed, "val_data")[0]
     with E.kept_generator(seed), cr.enable_grad():
         run = _Run(model, loss_fn, optimizer, probe, held, val, steps, sharpness)
@@ -189,7 +192,7 @@ class _Run:
         out += R.target_findings(output.shape, Y.shape, np.asarray(self.y).dtype.kind)
         ev.task = task_of(self.loss_fn, output, Y)
         ev.reduction = _reduction(self.loss_fn, output, Y)
-        out += self._probabilities(output, Y, loss, watch.last_leaf)
+        out += probability_findings(ev.task, output, Y, ev.loss, watch.last_leaf)
         if not math.isfinite(ev.loss):
             return out + [explain_non_finite(self.model, self.loss_fn, X, Y,
                                              ev.trained_steps)]
@@ -207,7 +210,7 @@ class _Run:
                 weights[p.name].grad_norm = p.grad_norm
         per_sample = 1.0 / len(self.x) if ev.reduction == "sum" else 1.0
         saturating = any(layer.activation in E.SATURATING for layer in ev.layers)
-        out += R.activation_findings(ev.layers, len(self.x))
+        out += R.activation_findings(ev.layers, len(self.x), ev.trained_steps != 0)
         out += R.gradient_findings(ev.layers, per_sample, saturating)
         trained = ev.trained_steps != 0
         out += R.init_findings(ev.layers, ev.input_spread, trained)
@@ -229,23 +232,6 @@ class _Run:
         return out
 
     # ---- probes -------------------------------------------------------------------------
-    def _probabilities(self, output, Y, loss, last_leaf):
-        task, o = self.ev.task, output.numpy().astype(np.float64)
-        if task.kind not in ("classification", "binary") or not np.isfinite(o).all():
-            return []
-        where = last_leaf[0] if last_leaf and last_leaf[1] in ("Softmax", "Sigmoid") else None
-        bounded = bool(o.min() >= 0 and o.max() <= 1)
-        sums_one = bool(task.kind == "classification" and bounded and o.ndim == 2
-                        and np.abs(o.sum(axis=1) - 1).max() < 1e-3)
-        with cr.no_grad():
-            if task.kind == "classification":
-                logits = cr.nn.functional.cross_entropy(output, Y).item()
-            else:
-                logits = cr.nn.functional.binary_cross_entropy_with_logits(
-                    output, Y.reshape(output.shape).astype(output.dtype)).item()
-        same = abs(logits - self.ev.loss) <= 1e-4 * max(1.0, abs(logits))
-        return R.probability_findings(task, sums_one, bounded, same, where)
-
     def _update_ratio(self, X, Y, weights):
         model, opt = E.training_copy(self.model, self.optimizer)
         E.forward_backward(model, self.loss_fn, X, Y)
@@ -354,13 +340,18 @@ def _input_scales(x):
     return rms, constant
 
 
-def _non_finite_inputs(x):
+def _rows(data):
+    arrays = E.data_arrays(data)
+    return len(arrays) if isinstance(arrays, E._Rows) else len(arrays[0])
+
+
+def _non_finite_inputs(x, total=None):
     flat = x.reshape(len(x), -1)
     bad = ~np.isfinite(flat)
     feature = int(np.flatnonzero(bad.any(axis=0))[0])
     return Finding("non_finite", "error", "inputs",
                    f"the inputs hold {int(bad.sum())} NaN or inf values (in {int(bad.any(1).sum())}"
-                   f" of {len(x)} samples), first in feature {feature}",
+                   f" of {total or len(x)} samples), first in feature {feature}",
                    "clean the data before training: drop or impute the missing values (the model "
                    "is not the cause, and no learning rate can fix it)")
 
@@ -388,6 +379,26 @@ def task_of(loss_fn, output, Y):
     except (ValueError, TypeError, IndexError):
         pass
     return E.Task()
+
+
+def probability_findings(task, output, Y, loss, last_leaf=None):
+    """probabilities_into_cross_entropy: outputs that are probabilities (rows summing to 1, or
+    values in [0, 1]) and a loss whose value equals cross-entropy applied to them as logits."""
+    o = output.numpy().astype(np.float64)
+    if task.kind not in ("classification", "binary") or not np.isfinite(o).all():
+        return []
+    where = last_leaf[0] if last_leaf and last_leaf[1] in ("Softmax", "Sigmoid") else None
+    bounded = bool(o.min() >= 0 and o.max() <= 1)
+    sums_one = bool(task.kind == "classification" and bounded and o.ndim == 2
+                    and np.abs(o.sum(axis=1) - 1).max() < 1e-3)
+    with cr.no_grad():
+        if task.kind == "classification":
+            logits = cr.nn.functional.cross_entropy(output, Y).item()
+        else:
+            logits = cr.nn.functional.binary_cross_entropy_with_logits(
+                output, Y.reshape(output.shape).astype(output.dtype)).item()
+    same = abs(logits - loss) <= 1e-4 * max(1.0, abs(logits))
+    return R.probability_findings(task, sums_one, bounded, same, where)
 
 
 def _reduction(loss_fn, output, Y):
@@ -460,14 +471,15 @@ def explain_non_finite(model, loss_fn, x, y, trained_steps=0):
     X = x if isinstance(x, cr.Tensor) else cr.tensor(xa)
     Y = y if isinstance(y, cr.Tensor) else cr.tensor(y)
     try:
-        with detect_anomaly(), cr.enable_grad():
+        with E.kept_generator(), detect_anomaly(), cr.enable_grad():
             with E.watch(copy_):
                 out = copy_(X)
             loss = loss_fn(out, Y)
             copy_.zero_grad()
             loss.backward()
     except AnomalyError as e:
-        return _anomaly_finding(e, trained_steps)
+        largest = max(float(np.abs(p.numpy()).max(initial=0.0)) for p in model.parameters())
+        return _anomaly_finding(e, trained_steps, largest)
     return Finding("non_finite", "error", None,
                    "the loss or a gradient is non-finite, but rerunning the batch under "
                    "detect_anomaly gave finite values (a random op such as dropout?)",
@@ -475,7 +487,7 @@ def explain_non_finite(model, loss_fn, x, y, trained_steps=0):
                    "that produces the first NaN or inf")
 
 
-def _anomaly_finding(e, trained_steps):
+def _anomaly_finding(e, trained_steps, largest=None):
     where = e.scope or "loss"
     site = ""
     if e.site is not None:
@@ -493,4 +505,6 @@ def _anomaly_finding(e, trained_steps):
         steps = f"{trained_steps} optimizer steps" if trained_steps else "training"
         advice = (f"after {steps} either the learning rate grew the weights until {e.op} "
                   f"overflowed (lower it) or {e.op} itself is unsafe here: {e.hint}")
+        if largest is not None:
+            message += f"; the largest weight is {R.g(largest)}"
     return Finding("non_finite", "error", where, message, advice)

@@ -41,6 +41,7 @@ class LayerEvidence:
     output_spread: float  # its spread over the samples: sqrt(mean over units of Var over samples)
     activation: str | None = None  # class name of the activation module applied next
     dead_fraction: float | None = None  # ReLU units that output 0 for every sample
+    alive: np.ndarray | None = field(default=None, repr=False)  # per unit: nonzero somewhere
     saturated_fraction: float | None = None  # sigmoid/tanh values where the slope < 5% of peak
     grad_norm: float | None = None  # ||dL/dW|| of the weight
     update_ratio: float | None = None  # ||dW|| / ||W|| of one real optimizer step
@@ -147,7 +148,8 @@ class _Rows:
 
 
 def probe_rows(data, batch_size, seed, what="data"):
-    """Two disjoint random row samples (probe, held-out) of up to batch_size rows each.
+    """Two disjoint random row samples (probe, held-out) of up to batch_size rows each, and the
+    first row with a NaN or inf input (None if none; only arrays are searched whole).
 
     Drawn from a local generator seeded with `seed`: chainrule's generator is not used.
     """
@@ -161,11 +163,16 @@ def probe_rows(data, batch_size, seed, what="data"):
     if isinstance(arrays, _Rows):
         a = arrays.take(first)
         b = arrays.take(second) if second.size else None
+        bad = None
     else:
         X, y = arrays
         a = (X[first], y[first])
         b = (X[second], y[second]) if second.size else None
-    return a, b
+        bad = None
+        if X.dtype.kind == "f":
+            rows = np.flatnonzero(~np.isfinite(X.reshape(len(X), -1)).all(axis=1))
+            bad = X[rows] if rows.size else None
+    return a, b, bad
 
 
 # ---- copies -------------------------------------------------------------------------------
@@ -178,15 +185,17 @@ def training_copy(model, optimizer=None):
 
 
 class kept_generator:
-    """Run with chainrule's generator seeded by `seed`, then give it its exact state back."""
+    """Run with chainrule's generator seeded by `seed` (None: as it is), then give it its exact
+    state back."""
 
-    def __init__(self, seed):
+    def __init__(self, seed=None):
         self.seed = seed
 
     def __enter__(self):
         gen = _mode.default_generator()
         self._gen, self._state = gen, gen.bit_generator.state
-        gen.bit_generator.state = type(gen.bit_generator)(self.seed).state
+        if self.seed is not None:
+            gen.bit_generator.state = type(gen.bit_generator)(self.seed).state
         return gen
 
     def __exit__(self, *exc):
@@ -260,12 +269,11 @@ def _saturated(name, a):
     return float(np.mean(slope < SATURATED_SLOPE))
 
 
-def _dead(a):
-    """Fraction of units (axis 1) whose output is exactly 0 for every sample and position."""
+def _alive(a):
+    """Per unit (axis 1): whether its output is nonzero for some sample or position."""
     if a.ndim < 2 or a.shape[0] == 0:
         return None
-    alive = np.moveaxis(a != 0, 1, 0).reshape(a.shape[1], -1).any(axis=1)
-    return float(1.0 - alive.mean())
+    return np.moveaxis(a != 0, 1, 0).reshape(a.shape[1], -1).any(axis=1)
 
 
 class watch:
@@ -332,7 +340,8 @@ class watch:
         a = out.numpy()
         layer.activation = cls
         if cls in DEAD_CAPABLE:
-            layer.dead_fraction = _dead(a)
+            layer.alive = _alive(a)
+            layer.dead_fraction = None if layer.alive is None else float(1 - layer.alive.mean())
         elif cls in SATURATING:
             layer.saturated_fraction = _saturated(cls, a)
 

@@ -26,7 +26,10 @@ INPUT_SPREAD_WARN = 1e3  # largest / smallest RMS over the non-constant features
 # healthy ReLU nets: < 5% dead after training on digits; up to 35% in the deep layers of a
 # 20-layer He-initialised net at initialisation (its inputs collapse onto a narrow cone)
 DEAD_INFO, DEAD_WARN, DEAD_ERROR = 0.25, 0.5, 0.9
-SATURATED_WARN, SATURATED_ERROR = 0.5, 0.9  # healthy trained tanh/sigmoid nets: 1-25%
+# at initialisation (healthy: < 5%), and after training, when units of a classifier settle into
+# saturation by design (healthy digits nets: 1-52% after 40 epochs)
+SATURATED_WARN, SATURATED_ERROR = 0.5, 0.9
+SATURATED_TRAINED_WARN, SATURATED_TRAINED_ERROR = 0.8, 0.97
 # gradients: ||dL/dW|| of the input-side layer over the output layer's
 VANISH_WARN, VANISH_ERROR = 1e-3, 1e-5
 EXPLODE_RELATIVE = 1e3
@@ -37,8 +40,10 @@ EXPLODE_WARN, EXPLODE_ERROR = 1e3, 1e5
 # some layer's weight std is off the recommended (He / LeCun) by more than INIT_STD_OFF
 INIT_GAIN_WARN, INIT_GAIN_ERROR = 1e3, 1e6
 INIT_STD_OFF = 3.0
-# one real optimizer step: ||dW|| / ||W|| (median over the weight layers)
-UPDATE_WARN, UPDATE_ERROR = 0.3, 1.0
+# one real optimizer step: ||dW|| / ||W|| (median over the weight layers). Healthy steady
+# training moves weights by ~1e-3 of their norm per step, but adaptive optimizers' first steps
+# move every weight by ~lr (Adam, Adagrad) or 10 lr (RMSprop): 0.1-0.7 of small initial weights
+UPDATE_WARN, UPDATE_ERROR = 1.0, 10.0
 UPDATE_TINY = 1e-6
 GRAD_TINY = 1e-4  # a tiny step says "lr too low" only if the gradients themselves are not tiny
 # trajectories of `steps` steps on one batch
@@ -53,8 +58,10 @@ AT_CHANCE_MIN_STEPS = 100  # optimizer steps before "still at chance" is news
 # overfitting: validation loss above training loss by a quarter of the chance level
 OVERFIT_GAP = 0.25
 OVERFIT_ACCURACY_GAP = 0.15
-# a held .grad this much larger than the largest single-sample gradient has accumulated
-STALE_GRAD = 1.5
+# a held .grad larger than the largest single-sample gradient (of 64) has accumulated: the
+# mean over one batch cannot exceed its largest term (measured: healthy loops, batch 1 to 32,
+# reach 0.04-0.63 of it; 30 Adam or SGD steps without zero_grad 1.7-2.0)
+STALE_GRAD = 1.0
 
 
 @dataclass
@@ -174,13 +181,15 @@ def probability_findings(task, row_sums_one, bounded, loss_is_logit_form, where)
 
 
 # ---- activations --------------------------------------------------------------------------
-def activation_findings(layers, samples):
+def activation_findings(layers, samples, trained=False):
     """dead_units (ReLU units at 0 for every sample), saturated_units (sigmoid/tanh): one
     finding each, at the worst severity reached, where = the first layer at that severity."""
+    sat_warn, sat_error = (SATURATED_TRAINED_WARN, SATURATED_TRAINED_ERROR) if trained else \
+        (SATURATED_WARN, SATURATED_ERROR)
     dead = [(layer, layer.dead_fraction) for layer in layers
             if layer.dead_fraction is not None and layer.dead_fraction >= DEAD_INFO]
     sat = [(layer, layer.saturated_fraction) for layer in layers
-           if layer.saturated_fraction is not None and layer.saturated_fraction >= SATURATED_WARN]
+           if layer.saturated_fraction is not None and layer.saturated_fraction >= sat_warn]
     out = []
     if dead:
         severity = _severity(max(d for _, d in dead), DEAD_ERROR, DEAD_WARN)
@@ -195,9 +204,8 @@ def activation_findings(layers, samples):
             f"{layer.index}'s units are dead; if its biases are very negative, initialise them "
             f"at 0 (nn.init.zeros_)"))
     if sat:
-        severity = _severity(max(s for _, s in sat), SATURATED_ERROR, SATURATED_WARN)
-        layer, s = next(ls for ls in sat if _severity(ls[1], SATURATED_ERROR, SATURATED_WARN)
-                         == severity)
+        severity = _severity(max(s for _, s in sat), sat_error, sat_warn)
+        layer, s = next(ls for ls in sat if _severity(ls[1], sat_error, sat_warn) == severity)
         slope = "sigma'(z) < 0.0125" if layer.activation == "Sigmoid" else "tanh'(z) < 0.05"
         out.append(Finding(
             "saturated_units", severity, layer.name,
@@ -514,7 +522,8 @@ def chance_findings_from_history(task, losses, steps, where="training"):
     if task.chance is None or not losses or steps < AT_CHANCE_MIN_STEPS:
         return []
     loss = losses[-1]
-    if loss is None or not np.isfinite(loss) or loss < AT_CHANCE * task.chance:
+    if loss is None or not np.isfinite(loss) or not \
+            AT_CHANCE * task.chance <= loss <= ABOVE_CHANCE * task.chance:
         return []
     return [Finding(
         "loss_at_chance", "warning", None,
@@ -544,7 +553,9 @@ def overfitting_findings(task, train_loss, val_loss, train_acc=None, val_acc=Non
     if task.chance is None or train_loss is None or val_loss is None:
         return []
     out = []
-    if val_loss >= AT_CHANCE * task.chance and train_loss < AT_CHANCE * task.chance:
+    if train_loss >= AT_CHANCE * task.chance:
+        return []  # the model does not fit its training data either: no gap to speak of
+    if val_loss >= AT_CHANCE * task.chance:
         out.append(Finding(
             "loss_at_chance", "warning", None,
             f"the validation loss is {g(val_loss)}, at the chance level ({task.chance_text}), "

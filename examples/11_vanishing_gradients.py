@@ -76,12 +76,13 @@ for label, net in nets.items():
 # ||J||_2 <= prod_l ||W_l||_2 * (1/4)^19: a bound from every layer's own spectral norm
 norms = np.array([s.spectral_norm for s in spectra_of["sigmoid, default init"]])
 bound = float(np.prod(norms) * 0.25 ** (DEPTH - 1))
-measured = float(np.max(jacobian_sv["sigmoid, default init"][:, 0]))
+top = jacobian_sv["sigmoid, default init"][:, 0]  # the largest singular value at each input
+measured = float(np.max(top))
 assert measured <= bound
 print(f"sigmoid: each layer's backward gain is at most ||W_l||_2 * max sigma' = ||W_l||_2 / 4, "
       f"between {norms.min() / 4:.2f} and {norms.max() / 4:.2f} here; so ||J||_2 <= "
-      f"prod_l ||W_l||_2 / 4^{DEPTH - 1} = {bound:.1e}, and the largest singular value measured is "
-      f"{measured:.1e} (median over 16 inputs: {np.median(jacobian_sv['sigmoid, default init'][:, 0]):.1e})")
+      f"prod_l ||W_l||_2 / 4^{DEPTH - 1} = {bound:.1e}; measured: at most {measured:.1e} "
+      f"(median over {len(top)} inputs {np.median(top):.1e})")
 plot.save(plot.plot_jacobian_spectrum(jacobian_sv), OUT / "11_jacobian_spectrum.png")
 plot.save(plot.plot_weight_spectra(spectra_of["ReLU, He init"][:6],
                                    title="Singular values of the first 6 weights (ReLU, He)"),

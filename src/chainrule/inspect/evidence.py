@@ -8,6 +8,7 @@ The user's model, optimizer, random generator and data loader are never touched.
 """
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -230,7 +231,11 @@ def scale_lr(optimizer, factor):
 
 # ---- one forward and backward pass with the layers watched ----------------------------------
 def _rms(a):
+    """sqrt(mean(a^2)) over the finite values (in float64: float32 squares overflow at 1e19)."""
     a = np.asarray(a, dtype=np.float64)
+    value = float(np.sqrt(np.mean(a * a))) if a.size else float("nan")
+    if math.isfinite(value) or not a.size:
+        return value
     finite = a[np.isfinite(a)]
     return float(np.sqrt(np.mean(finite * finite))) if finite.size else float("nan")
 
@@ -245,7 +250,9 @@ def spread(a):
 
 
 def _norm(a):
-    return float(np.linalg.norm(np.asarray(a, dtype=np.float64).reshape(-1)))
+    """||a||_2, summed in float64 (float32 squares overflow at 1e19)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1)
+    return math.sqrt(float(a @ a))
 
 
 def _weight(module):
@@ -277,14 +284,16 @@ def _alive(a):
 
 
 class watch:
-    """Forward hooks on every leaf module of `model`: weight layers and their activations.
+    """Forward hooks on the leaf modules of `model`: weight layers and their activations.
 
-    While it is open the names of the running modules are also pushed onto
-    `anomaly.scope`, so an AnomalyError names the module whose forward created the op.
+    With scope=True the names of the running modules are also pushed onto `anomaly.scope`
+    while it is open, so an AnomalyError names the module whose forward created the op. With
+    detail=False only what the activation checks need is measured (the weight and input
+    statistics are NaN): the training monitor's cheap path.
     """
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, scope=True, detail=True):
+        self.model, self.scope, self.detail = model, scope, detail
         self.layers = {}  # name -> LayerEvidence, in call order
         self.last_leaf = None  # (name, class name) of the last leaf module that ran
         self._current = None
@@ -292,14 +301,20 @@ class watch:
 
     def __enter__(self):
         for name, module in self.model.named_modules():
-            self._handles.append(module.register_forward_pre_hook(self._enter(name)))
-            self._handles.append(module.register_forward_hook(self._exit(name, module)))
+            leaf = not any(True for _ in module.children())
+            seen = leaf and (_weight(module) is not None or type(module).__name__ in
+                             ACTIVATIONS + ("Softmax",) or self.scope)
+            if self.scope:
+                self._handles.append(module.register_forward_pre_hook(self._enter(name)))
+            if self.scope or seen:
+                self._handles.append(module.register_forward_hook(self._exit(name, leaf)))
         return self
 
     def __exit__(self, *exc):
         for h in self._handles:
             h.remove()
-        del anomaly.scope[:]
+        if self.scope:
+            del anomaly.scope[:]
         return False
 
     def _enter(self, name):
@@ -307,11 +322,9 @@ class watch:
             anomaly.scope.append(name or type(module).__name__)
         return hook
 
-    def _exit(self, name, module):
-        leaf = not any(True for _ in module.children())
-
+    def _exit(self, name, leaf):
         def hook(module, args, out):
-            if anomaly.scope:
+            if self.scope and anomaly.scope:
                 anomaly.scope.pop()
             if leaf and isinstance(out, cr.Tensor):
                 self._record(name, module, args, out)
@@ -326,13 +339,17 @@ class watch:
                 self._current = None
                 return
             x = args[0] if args else None
-            wv = w.numpy()
+            nan = float("nan")
+            detail = self.detail
+            wv = w.numpy() if detail else None
             self._current = self.layers[name] = LayerEvidence(
                 name=name, index=len(self.layers) + 1, kind=_kind(module, w),
                 fan_in=int(np.prod(w.shape[1:])), units=int(w.shape[0]),
-                weight_std=float(np.std(wv)), weight_norm=_norm(wv),
-                input_rms=_rms(x.numpy()) if isinstance(x, cr.Tensor) else float("nan"),
-                output_rms=_rms(out.numpy()), output_spread=spread(out.numpy()))
+                weight_std=float(np.std(wv)) if detail else nan,
+                weight_norm=_norm(wv) if detail else nan,
+                input_rms=_rms(x.numpy()) if detail and isinstance(x, cr.Tensor) else nan,
+                output_rms=_rms(out.numpy()),
+                output_spread=spread(out.numpy()) if detail else nan)
             return
         layer = self._current
         if layer is None or cls not in ACTIVATIONS or layer.activation is not None:

@@ -1,8 +1,9 @@
 """TrainingMonitor: the checks of cr.inspect.diagnose while cr.train.fit runs, warning once each.
 
-Every `every` optimizer steps (and the first two) a step is sampled: it runs eagerly even when
-fit compiles its steps, with forward hooks that read each layer's activations (dead ReLU units,
-saturated sigmoid/tanh values), and the monitor reads the gradient norms after backward and the
+Every `every` optimizer steps (and at the start) a short burst of consecutive steps is sampled,
+enough for `samples` rows (two steps of batch 32). A sampled step runs eagerly even when fit
+compiles its steps, with forward hooks that read each layer's activations (dead ReLU units,
+saturated sigmoid/tanh values); the monitor reads the gradient norms after backward and the
 real update ||dW||/||W|| after the optimizer's step. At each epoch's end it compares the loss
 with the chance level and the validation loss with the training loss. A sampled step computes
 the same numbers as a compiled one: only hooks are added. A non-finite loss stops fit itself,
@@ -10,6 +11,7 @@ which names the cause (cr.inspect.explain_non_finite).
 """
 
 import copy
+import math
 import warnings
 
 import numpy as np
@@ -29,9 +31,9 @@ class TrainingMonitor(Callback):
     """Watch training for the failures `cr.inspect.diagnose` finds; report each problem once.
 
     Args:
-        every: sample one optimizer step in `every` (and the first two). Activations are
-            judged over the sampled batches of the last >= `samples` rows (at least two
-            batches): a unit is dead when it is 0 on all of them.
+        every: sample a burst of consecutive optimizer steps every `every` steps (and at the
+            start): as many as give `samples` rows (2 to 4 steps). Activations are judged over
+            the burst's batches: a unit is dead when it is 0 on all of them.
         emit: 'warn' (warnings.warn with TrainingWarning), 'print' (a line through fit's
             progress writer) or a callable(finding). Only findings of severity `level` or worse
             are emitted; all are kept in `findings` as (step, Finding).
@@ -52,7 +54,7 @@ class TrainingMonitor(Callback):
 
     order = 50  # after the user's callbacks, before ModelCheckpoint saves our state
 
-    def __init__(self, every=50, emit="warn", level="warning", samples=64):
+    def __init__(self, every=100, emit="warn", level="warning", samples=64):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"TrainingMonitor: every must be a positive integer; got {every!r}")
         if level not in R.SEVERITIES:
@@ -72,8 +74,10 @@ class TrainingMonitor(Callback):
         self._task = None
         self._per_sample = 1.0
         self._pending = None
-        self._window = []  # the last sampled steps' layers: [(rows, {name: LayerEvidence})]
+        self._window = []  # this burst's sampled steps: [(step, rows, {name: LayerEvidence})]
         self._target = min(self.samples, _length(state.loader))
+        batch = max(int(getattr(state.loader, "batch_size", 1) or 1), 1)
+        self._burst = min(max(2, math.ceil(self._target / batch)), 4)
         self._first_step = state.step + 1
         compiled = state.forward_backward
         eager = getattr(state, "eager_forward_backward", None) or compiled
@@ -82,7 +86,7 @@ class TrainingMonitor(Callback):
             step = state.step + 1
             if not self._due(step):
                 return compiled(x, y)
-            with E.watch(state.model) as watch:  # eager: the hooks see every layer
+            with E.watch(state.model, scope=False, detail=False) as watch:  # eager: hooks run
                 out, loss = eager(x, y)
             self._pending = (step, watch, x, y, out, loss)
             return out, loss
@@ -98,18 +102,21 @@ class TrainingMonitor(Callback):
         if self._task is None:
             self._first_batch(x, y, out, loss, watch.last_leaf)
         layers = list(watch.layers.values())
-        params = E.parameter_evidence(state.model)
-        self._report(R.non_finite_gradient_finding(params))
         weights = {_weight_name(layer): layer for layer in layers}
-        for p in params:
-            if p.name in weights:
-                weights[p.name].grad_norm = p.grad_norm
-        saturating = any(layer.activation in E.SATURATING for layer in layers)
-        if all(p.finite for p in params):
+        named = dict(state.model.named_parameters())
+        finite = True
+        for name, layer in weights.items():
+            p = named.get(name)
+            if p is not None and p.grad is not None:
+                layer.grad_norm = E._norm(p.grad.numpy())
+                finite = finite and math.isfinite(layer.grad_norm)
+        if finite:
+            saturating = any(layer.activation in E.SATURATING for layer in layers)
             self._report(R.gradient_findings(layers, self._per_sample, saturating))
+        else:
+            self._report(R.non_finite_gradient_finding(E.parameter_evidence(state.model)))
         self._activations(layers, len(out))
-        self._before = {name: p.numpy().copy() for name, p in state.model.named_parameters()
-                        if name in weights}
+        self._before = {name: named[name].numpy().copy() for name in weights if name in named}
         self._layers = layers
 
     def on_batch_end(self, state):
@@ -120,10 +127,9 @@ class TrainingMonitor(Callback):
         for name, p in state.model.named_parameters():
             if name in self._before:
                 w = self._before[name].astype(np.float64)
-                norm = float(np.linalg.norm(w))
+                norm = weights[name].weight_norm = E._norm(w)
                 if norm > 0:
-                    dw = p.numpy().astype(np.float64) - w
-                    weights[name].update_ratio = float(np.linalg.norm(dw)) / norm
+                    weights[name].update_ratio = E._norm(p.numpy() - w) / norm
         lr = E.learning_rate(state.optimizer)
         self._report(R.update_findings(self._layers, lr, type(state.optimizer).__name__, True))
         self._last_ratio = [layer.update_ratio for layer in self._layers
@@ -179,7 +185,7 @@ class TrainingMonitor(Callback):
 
     # ---- helpers ----------------------------------------------------------------------------
     def _due(self, step):
-        return step - self._first_step < 2 or step % self.every == 0
+        return step - self._first_step < self._burst or step % self.every < self._burst
 
     def _first_batch(self, x, y, out, loss, last_leaf):
         """Checks of the data and the loss, on the first sampled batch."""
@@ -202,16 +208,17 @@ class TrainingMonitor(Callback):
                                       ("Dropout",) + E.NORMALIZATION[:2]], True))
 
     def _activations(self, layers, rows):
-        """Judge activations over the last sampled batches of >= `samples` rows (2 at least)."""
-        self._window.append((rows, {layer.name: layer for layer in layers}))
-        while len(self._window) > 2 and sum(r for r, _ in self._window[1:]) >= self._target:
-            self._window.pop(0)
-        total = sum(r for r, _ in self._window)
-        if len(self._window) < 2 or total < self._target:
+        """Judge activations over the batches of one burst of consecutive sampled steps."""
+        step = self._state.step
+        if self._window and self._window[-1][0] != step - 1:
+            self._window = []  # a burst is consecutive steps; this one starts afresh
+        self._window.append((step, rows, {layer.name: layer for layer in layers}))
+        if len(self._window) < self._burst:
             return
+        total = sum(r for _, r, _ in self._window)
         judged = []
         for layer in layers:
-            seen = [(r, ls[layer.name]) for r, ls in self._window if layer.name in ls]
+            seen = [(r, ls[layer.name]) for _, r, ls in self._window if layer.name in ls]
             alive = [lay.alive for _, lay in seen if lay.alive is not None]
             saturated = [(r, lay.saturated_fraction) for r, lay in seen
                          if lay.saturated_fraction is not None]
@@ -222,7 +229,8 @@ class TrainingMonitor(Callback):
                 merged.saturated_fraction = sum(r * f for r, f in saturated) / \
                     sum(r for r, _ in saturated)
             judged.append(merged)
-        self._report(R.activation_findings(judged, total, trained=self._state.step > 2))
+        self._report(R.activation_findings(judged, total, trained=step > self._burst))
+        self._window = []
 
     def _report(self, findings):
         for f in findings:

@@ -8,90 +8,69 @@
     12.0
 """
 
-from chainrule import autograd
-from chainrule.core import Function, Tensor
-from chainrule.core.compile import CompileError, compile, effect
-from chainrule.core.creation import (
-    arange,
-    eye,
-    full,
-    linspace,
-    ones,
-    ones_like,
-    rand,
-    randn,
-    tensor,
-    zeros,
-    zeros_like,
+from chainrule import _memory
+
+_memory.tune_malloc()  # before the first large array: see _memory.py
+
+from chainrule import _dtypes, autograd, ops  # noqa: E402  (ops installs the Tensor methods)
+from chainrule._dtypes import (  # noqa: E402
+    bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
 )
-from chainrule.core.gradcheck import gradcheck, gradgradcheck
-from chainrule.core.mode import (
+from chainrule.compile import CompileError, compile, effect  # noqa: E402
+from chainrule.core import Function, Size, Tensor  # noqa: E402
+from chainrule.core.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from chainrule.core.mode import (  # noqa: E402
     enable_grad,
     get_default_dtype,
+    inference_mode,
     is_grad_enabled,
     manual_seed,
     no_grad,
     set_default_dtype,
     set_grad_enabled,
 )
-from chainrule.core.transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
-from chainrule.ops import (
-    abs,
-    argmax,
-    argmin,
-    cholesky,
-    clip,
-    concatenate,
-    cos,
-    cumsum,
-    diagonal,
-    elu,
-    erf,
-    exp,
-    expm1,
-    flatten,
-    gelu,
-    leaky_relu,
-    log,
-    log1p,
-    log_softmax,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    pad,
-    permute,
-    relu,
-    reshape,
-    sigmoid,
-    sign,
-    sin,
-    softmax,
-    softplus,
-    split,
-    sqrt,
-    squeeze,
-    stack,
-    std,
-    sum,
-    tanh,
-    triangular_solve,
-    unsqueeze,
-    var,
-    where,
+from chainrule.core.transforms import (  # noqa: E402
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    value_and_grad,
+    vjp,
 )
+from chainrule.ops import return_types  # noqa: E402
+from chainrule.ops.registry import exports as _op_exports  # noqa: E402
 
-cat = concatenate
-clamp = clip
+globals().update(_op_exports())  # every registered op: cr.exp, cr.sum, cr.max, cr.cat, ...
 
 __version__ = "0.1.0"
 
 # Higher layers load on first use, so `import chainrule` pulls in NumPy only.
 _SUBPACKAGES = ("nn", "optim", "optimize", "linear", "decomposition", "distributions", "info",
                 "inspect", "train", "data", "report")
+
+
+def is_tensor(obj):
+    """True when obj is a chainrule Tensor."""
+    return isinstance(obj, Tensor)
 
 
 def __getattr__(name):
@@ -105,15 +84,10 @@ def __getattr__(name):
         return getattr(checkpoint, name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
-__all__ = [
-    "CompileError", "Function", "Tensor", "abs", "arange", "argmax", "argmin", "autograd", "cat",
-    "cholesky", "clamp", "clip", "compile", "concatenate", "cos", "cumsum", "diagonal", "effect",
-    "elu", "enable_grad", "erf", "exp", "expm1", "eye", "flatten", "full", "gelu",
-    "get_default_dtype", "grad", "gradcheck", "gradgradcheck", "hessian", "hvp", "is_grad_enabled",
-    "jacobian", "jvp", "leaky_relu", "linspace", "log", "log1p", "log_softmax", "logsumexp",
-    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "no_grad", "ones",
-    "ones_like", "pad", "permute", "rand", "randn", "relu", "reshape", "set_default_dtype",
-    "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus", "split", "sqrt",
-    "squeeze", "stack", "std", "sum", "tanh", "tensor", "triangular_solve", "unsqueeze",
-    "value_and_grad", "var", "vjp", "where", "zeros", "zeros_like",
-]
+
+__all__ = sorted(set(_op_exports()) | set(_dtypes.NAMES) | {
+    "CompileError", "Function", "Size", "Tensor", "autograd", "compile", "effect",
+    "enable_grad", "get_default_dtype", "grad", "gradcheck", "gradgradcheck", "hessian", "hvp",
+    "inference_mode", "is_grad_enabled", "is_tensor", "jacobian", "jvp", "manual_seed",
+    "no_grad", "return_types", "set_default_dtype", "set_grad_enabled", "value_and_grad", "vjp",
+})

@@ -143,15 +143,22 @@ for axis in AXES:
                 lambda x, a=axis, k=keep: np.var(x, axis=a, keepdims=k, ddof=1), ((2, 3, 4),))
             row(f"std{tag}", lambda x, a=axis, k=keep: x.std(a, correction=0, keepdims=k),
                 lambda x, a=axis, k=keep: np.std(x, axis=a, keepdims=k), ((2, 3, 4),))
-            row(f"max{tag}", lambda x, a=axis, k=keep: x.max(a, k),
+            row(f"amax{tag}", lambda x, a=axis, k=keep: x.amax(a, k),
                 lambda x, a=axis, k=keep: np.max(x, axis=a, keepdims=k), ((2, 3, 4),))
-            row(f"min{tag}", lambda x, a=axis, k=keep: x.min(a, k),
+            row(f"amin{tag}", lambda x, a=axis, k=keep: x.amin(a, k),
                 lambda x, a=axis, k=keep: np.min(x, axis=a, keepdims=k), ((2, 3, 4),))
+            if isinstance(axis, int):  # torch's max(dim): (values, indices), values checked
+                row(f"max_dim{tag}", lambda x, a=axis, k=keep: x.max(a, k).values,
+                    lambda x, a=axis, k=keep: np.max(x, axis=a, keepdims=k), ((2, 3, 4),),
+                    torch=lambda x, a=axis, k=keep: x.max(a, k).values)
+                row(f"min_dim{tag}", lambda x, a=axis, k=keep: x.min(dim=a, keepdim=k).values,
+                    lambda x, a=axis, k=keep: np.min(x, axis=a, keepdims=k), ((2, 3, 4),),
+                    torch=lambda x, a=axis, k=keep: x.min(dim=a, keepdim=k).values)
             row(f"logsumexp{tag}", lambda x, a=axis, k=keep: x.logsumexp(a, k),
                 lambda x, a=axis, k=keep: scipy.special.logsumexp(x, axis=a, keepdims=k),
                 ((2, 3, 4),))
 for r in OPS:
-    if r.id.startswith(("sum[axis=None", "mean[axis=None", "max[axis=None", "min[axis=None")):
+    if r.id.startswith(("sum[axis=None", "mean[axis=None", "amax[axis=None", "amin[axis=None")):
         if "keep=False" in r.id:
             r.torch = (lambda n: (lambda x: getattr(x, n)()))(r.id.split("[")[0])
     if r.id.startswith("logsumexp[axis=1,keep"):
@@ -235,7 +242,11 @@ row("triangular_solve", lambda A, B: cr.triangular_solve(cr.cholesky(SPD(A)), B)
 row("triangular_solve_upper", lambda A, B: cr.triangular_solve(cr.cholesky(SPD(A)).mT, B, True),
     lambda A, B: np.linalg.solve(np.linalg.cholesky(A @ A.T + 3 * np.eye(3)).T, B),
     ((3, 3), (3,)))
-row("diagonal", cr.diagonal, lambda A: np.diagonal(A, axis1=-2, axis2=-1).copy(), ((2, 3, 3),))
+row("diagonal", lambda A: cr.diagonal(A, 0, -2, -1),
+    lambda A: np.diagonal(A, axis1=-2, axis2=-1).copy(), ((2, 3, 3),),
+    torch=lambda A: A.diagonal(0, -2, -1))
+row("diagonal_offset", lambda A: A.diagonal(1), lambda A: np.diagonal(A, 1).copy(), ((3, 4, 2),),
+    torch=lambda A: A.diagonal(1))
 for axis in (0, 1, -1):
     row(f"cumsum[{axis}]", lambda x, a=axis: x.cumsum(a), lambda x, a=axis: np.cumsum(x, a),
         ((3, 4),), torch=lambda x, a=axis: x.cumsum(a))

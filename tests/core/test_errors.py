@@ -34,16 +34,16 @@ def test_other_shape_errors():
         cr.concatenate([cr.ones(2, 3), cr.ones(2, 4)])
     with pytest.raises(ValueError, match=r"stack: all tensors must have the same shape"):
         cr.stack([cr.ones(2), cr.ones(3)])
-    with pytest.raises(ValueError, match=r"sum: axis 3 is out of range for a tensor of 2 dim"):
+    with pytest.raises(ValueError, match=r"sum: dim 3 is out of range for a tensor of 2 dim"):
         cr.ones(2, 3).sum(3)
-    with pytest.raises(ValueError, match=r"where: shapes of condition \(2,\), a \(3,\)"):
+    with pytest.raises(ValueError, match=r"where: shapes of condition \(2,\), input \(3,\)"):
         cr.where(np.array([True, False]), cr.ones(3), 0.0)
     with pytest.raises(TypeError, match="where: condition must be boolean"):
         cr.where(np.array([1, 0]), cr.ones(2), 0.0)
     with pytest.raises(IndexError, match=r"getitem: index 5 is invalid for a tensor of shape "
                                          r"\(3,\)"):
         cr.ones(3)[5]
-    with pytest.raises(ValueError, match=r"split: sizes \[1, 1\] add up to 2 but axis 0 has "
+    with pytest.raises(ValueError, match=r"split: sizes \[1, 1\] add up to 2 but dim 0 has "
                                          r"length 3"):
         cr.ones(3).split([1, 1])
 
@@ -92,5 +92,5 @@ def test_manual_seed_rejects_bad_seed():
 
 
 def test_clip_needs_a_bound():
-    with pytest.raises(ValueError, match="clip: at least one of min and max must be given"):
+    with pytest.raises(ValueError, match="clamp: at least one of min and max must be given"):
         cr.clip(cr.ones(2))

@@ -31,7 +31,7 @@ def _setup(dropout=0.0, scheduler="step"):
 
 
 def _params(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
 
 
 def _same(a, b):

@@ -1,11 +1,8 @@
-"""The autodiff core: Tensor, Function, the backward engine, grad modes and transforms."""
+"""The autodiff kernel: Tensor, Function, the backward engine (with unbroadcasting), grad modes,
+the interceptor extension point, transforms and gradcheck. It imports nothing above itself."""
 
-from chainrule.core import memory
+from chainrule.core import engine, mode
+from chainrule.core.function import Function, Nondifferentiable
+from chainrule.core.tensor import Size, Tensor
 
-memory.tune_malloc()  # before the first large array: see core/memory.py
-
-from chainrule.core import engine, mode  # noqa: E402, I001
-from chainrule.core.function import Function  # noqa: E402
-from chainrule.core.tensor import Tensor  # noqa: E402  (breaks the tensor -> ops cycle)
-
-__all__ = ["Tensor", "Function", "engine", "mode"]
+__all__ = ["Function", "Nondifferentiable", "Size", "Tensor", "engine", "mode"]

@@ -5,13 +5,11 @@ vjp runs, leaf gradients accumulate into ``.grad`` like PyTorch's, and the graph
 arrays it saved) is released afterwards unless ``retain_graph=True``.
 """
 
-import sys
-
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, as_array, make
-from chainrule.ops.shape import sum_to  # loaded by tensor.py's late import of ops
+from chainrule.core.broadcast import sum_to
+from chainrule.core.tensor import Tensor, as_array, from_array
 
 _state = _mode.state
 _clock = _mode.clock
@@ -49,15 +47,15 @@ def _root_grad(root, g):
             raise RuntimeError(f"backward: gradient can be implicitly created only for a scalar "
                                f"output; got shape {root.shape}; reduce it with .sum() or pass "
                                f"gradient= of the same shape")
-        return make(np.ones_like(root._data))
-    g = g if isinstance(g, Tensor) else make(as_array(g, root.dtype))
+        return from_array(np.ones_like(root._data))
+    g = g if isinstance(g, Tensor) else from_array(as_array(g, root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has shape "
                            f"{root.shape}")
     return g
 
 
-def _fit(node, i, x, gx):
+def _match_input(node, i, x, gx):
     """Sum a broadcast gradient back to x's shape and cast it to x's dtype (checks the vjp)."""
     if not isinstance(gx, Tensor):
         raise TypeError(f"{type(node).__name__}.vjp returned {type(gx).__name__} for input {i}; "
@@ -77,116 +75,99 @@ def _check_versions(node):
     """Refuse to use values that an in-place write changed after the node recorded them."""
     stamp = node._stamp
     for i, t in enumerate(node.inputs):
-        vc = t._vc
-        if vc is not None and vc[0] > stamp:
+        v = t._version
+        if v is not None and v[0] > stamp:
             raise RuntimeError(
                 f"backward: input {i} of {type(node).__name__} (shape {t.shape}) was modified "
                 "in place after it was used; its gradient would be wrong. Make a copy "
                 "(.clone()) before modifying it, or modify it out of place")
     for t in node.outputs:
-        if t is not None and t._vc is not None and t._vc[0] > stamp:
+        if t is not None and t._version is not None and t._version[0] > stamp:
             raise RuntimeError(
                 f"backward: the output of {type(node).__name__} (shape {t.shape}) was modified "
                 "in place after it was computed; its gradient would be wrong")
 
 
 def _run_hooks(t, g):
-    extra = t._extra
-    if _state.tracer is not None and (extra.get("hooks") or extra.get("retains_grad")):
-        _state.tracer.refuse("a hook or retain_grad() on an intermediate tensor")
-    for hook in extra.get("hooks", ()):
+    for hook in t._extra.get("hooks", ()):
         new = hook(g)
         if new is not None:
-            g = new if isinstance(new, Tensor) else make(as_array(new, g.dtype))
+            g = new if isinstance(new, Tensor) else from_array(as_array(new, g.dtype))
     return g
 
 
-class GradBuffer:
-    """Memory set aside for a leaf's gradient: a view into an optimizer's flat gradient buffer.
+# ---- leaf gradients, and the memory they may be written into ------------------------------
+# A *grad sink* owns memory for a leaf's gradients (an optimizer's flat gradient buffer) and is
+# installed with set_grad_sink(leaf, sink). It has two methods:
+#   memory(t) -> ndarray | None: memory shaped and typed like t, that nobody else can see, where
+#       t's next first gradient may be computed (a vjp writes it there with out=), or None
+#   first_grad(t, g) -> Tensor | None: the Tensor to become t.grad, holding g's values (g's own
+#       array when it is memory the sink gave out), or None to let the engine copy g
 
-    Installed as ``leaf._extra["grad_buffer"]``. The engine writes the leaf's first gradient
-    into it (no allocation, and the optimizer finds every gradient in one flat array), but only
-    while nothing else can see that memory: a gradient handed out before `zero_grad()` and still
-    held somewhere (the Tensor, its array, or a view of the buffer) keeps its values, as in
-    PyTorch. Whether anything else holds it is read from reference counts, compared with the
-    counts taken when the buffer was set up (`calibrate`), when nothing else held it.
-    """
-
-    __slots__ = ("view", "base", "_counts")
-
-    def __init__(self, view):
-        self.view, self.base = view, view.base
-        self._counts = None
-
-    def _refs(self):
-        return sys.getrefcount(self.view), sys.getrefcount(self.base)
-
-    def calibrate(self):
-        """Record the reference counts of an unobserved buffer (call once all views exist)."""
-        self._counts = self._refs() if _REFCOUNTS_EXACT else None
-
-    def take(self):
-        """The buffer, if nothing outside its owner references it; else None."""
-        if self._counts is not None and self._refs() == self._counts:
-            return self.view
-        return None
+def set_grad_sink(t, sink):
+    """Let `sink` provide the memory of leaf t's gradients (None removes it)."""
+    extra = t._extra if t._extra is not None else {}
+    t._extra = extra
+    if sink is None:
+        extra.pop("grad_sink", None)
+    else:
+        extra["grad_sink"] = sink
 
 
-# Reference counts are exact on CPython with the GIL; elsewhere the engine always copies.
-_REFCOUNTS_EXACT = hasattr(sys, "getrefcount") and (
-    not hasattr(sys, "_is_gil_enabled") or sys._is_gil_enabled())
-
-
-def grad_sink(t):
+def leaf_grad_memory(t):
     """Memory a vjp may compute leaf t's gradient into (with out=), saving the engine's copy.
 
-    t's free GradBuffer, when the gradient the vjp computes will become t.grad as it is: during
-    backward() without create_graph, t has no gradient yet and no hooks. Else None.
+    Offered by t's grad sink, when the gradient the vjp computes will become t.grad as it is:
+    inside backward() without create_graph, t has no gradient yet and no hooks. Else None.
     """
     extra = t._extra
-    if not _state.grad_sinks or t.grad is not None or extra is None or "hooks" in extra:
+    if not _state.accumulating or t.grad is not None or extra is None or "hooks" in extra:
         return None
-    buf = extra.get("grad_buffer")
-    return None if buf is None else buf.take()
+    sink = extra.get("grad_sink")
+    return None if sink is None else sink.memory(t)
 
 
-def _first_grad(g, extra):
-    """A leaf's first gradient in memory of its own: its free GradBuffer, else a fresh copy.
+def _first_grad(t, g, extra):
+    """A leaf's first gradient in memory of its own: from its grad sink, else a fresh copy.
 
-    Never g's own array: g may be shared with other tensors (the two inputs of add get the same
-    gradient) or be the caller's grad_output. A vjp may already have written it into the
-    buffer (grad_sink).
+    Never g itself (unless its sink gave out that memory): g may be shared with other tensors
+    (the two inputs of add get the same gradient) or be the caller's grad_output.
     """
-    buf = extra.get("grad_buffer") if extra is not None else None
-    if buf is not None:
-        if g._data is buf.view:
-            return make(buf.view)
-        out = buf.take()
-        if out is not None and out.shape == g._data.shape and out.dtype == g._data.dtype:
-            np.copyto(out, g._data)
-            return make(out)
-    return make(g._data.copy())
+    sink = extra.get("grad_sink") if extra is not None else None
+    if sink is not None:
+        out = sink.first_grad(t, g)
+        if out is not None:
+            return out
+    return from_array(g._data.copy())
 
 
 def _accumulate_leaf(t, g, create_graph):
-    if _state.tracer is not None:  # cr.compile records the delivery, then makes it untraced
-        _state.tracer.leaf(t, g, create_graph)
-        return
-    extra = t._extra
-    if extra is not None:
-        g = _run_hooks(t, g)
-    if t.grad is None:
-        t.grad = g if create_graph else _first_grad(g, extra)
-    elif create_graph or t.grad.requires_grad:
-        t.grad = t.grad + g
-    else:
-        np.add(t.grad._data, g._data, out=t.grad._data, casting="unsafe")
+    """t.grad += g (t.grad = a copy of g the first time), after t's hooks; then the events."""
+    interceptors = _state.interceptors
+    if interceptors:  # the accumulation itself is not an event: a replay redoes it whole
+        _state.interceptors = ()
+    try:
+        extra = t._extra
+        h = _run_hooks(t, g) if extra is not None and "hooks" in extra else g
+        if t.grad is None:
+            t.grad = h if create_graph else _first_grad(t, h, extra)
+        elif create_graph or t.grad.requires_grad:
+            t.grad = t.grad + h
+        else:
+            np.add(t.grad._data, h._data, out=t.grad._data, casting="unsafe")
+        if extra is not None and "post_accumulate_hooks" in extra:
+            for hook in extra["post_accumulate_hooks"]:
+                hook(t)
+    finally:
+        _state.interceptors = interceptors
+    for i in interceptors:
+        i.leaf_grad(t, g, create_graph)
 
 
-def deliver(t, a):
-    """What backward() does with leaf t's gradient array a, for a cr.compile replay; returns the
-    array t.grad then holds."""
-    _accumulate_leaf(t, make(a), False)
+def deliver_leaf_grad(t, a):
+    """What backward() does with leaf t's gradient array a (for a cr.compile replay); returns
+    the array t.grad then holds."""
+    _accumulate_leaf(t, from_array(a), False)
     return t.grad._data
 
 
@@ -218,17 +199,16 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
     root_grads = [_root_grad(r, g) for r, g in zip(roots, grads)]  # validate before walking
     order = toposort(roots)
     pending = {}  # node -> gradient of its output (a list for multi-output nodes)
-    prev_mode, prev_sinks = _state.grad_enabled, _state.grad_sinks
+    prev_mode, prev_accumulating = _state.grad_enabled, _state.accumulating
     _state.grad_enabled = create_graph
-    # vjps may write a leaf's gradient straight into its buffer only when that gradient will
-    # become its .grad (backward() without create_graph), see grad_sink
-    # (not while cr.compile traces: a replay hands each leaf its gradient itself)
-    _state.grad_sinks = capture is None and not create_graph and _state.tracer is None
-    if _state.tracer is not None:
-        _state.tracer.backprops += 1
+    # a vjp may write a leaf's gradient into its sink's memory only when that gradient becomes
+    # its .grad as it is (and not while interceptors observe: a replay delivers it itself)
+    _state.accumulating = capture is None and not create_graph and not _state.interceptors
+    for i in _state.interceptors:
+        i.backward()
     try:
         for r, g in zip(roots, root_grads):
-            _send(r, g, pending, capture, create_graph)
+            _route(r, g, pending, capture, create_graph)
         now = _clock[0]
         for node in order:
             g = pending.pop(node, None)
@@ -249,8 +229,9 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
             if len(gin) != len(xs):
                 raise RuntimeError(f"{type(node).__name__}.vjp returned {len(gin)} gradients "
                                    f"for {len(xs)} inputs")
-            if _state.anomaly is not None:  # a checker installed by inspect.detect_anomaly
-                _state.anomaly(node, "vjp", gin, g)
+            if _state.interceptors:
+                for i in _state.interceptors:
+                    i.vjp(node, gin, g)
             for i, gx in enumerate(gin):
                 if gx is None:
                     continue
@@ -259,18 +240,18 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
                     continue
                 if type(gx) is not Tensor or gx._data.shape != x._data.shape \
                         or gx._data.dtype != x._data.dtype:
-                    gx = _fit(node, i, x, gx)
+                    gx = _match_input(node, i, x, gx)
                 f = x.grad_fn
                 if f is None and capture is None:
                     _accumulate_leaf(x, gx, create_graph)
                 elif f is None or capture is not None or x._extra is not None \
                         or type(f._outputs) is tuple:
-                    _send(x, gx, pending, capture, create_graph)
+                    _route(x, gx, pending, capture, create_graph)
                 else:  # the common case, inlined: sum into the producer's pending gradient
                     prev = pending.get(f)
                     pending[f] = gx if prev is None else prev + gx
     finally:
-        _state.grad_enabled, _state.grad_sinks = prev_mode, prev_sinks
+        _state.grad_enabled, _state.accumulating = prev_mode, prev_accumulating
         if not retain_graph:
             # after the walk, not during it: a consumer's inputs keep alive the outputs that
             # producers further down still read in their vjp
@@ -281,8 +262,8 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
     return None
 
 
-def _send(t, g, pending, capture, create_graph):
-    """Deliver gradient g of tensor t: to its producer's pending sum, or into the leaf."""
+def _route(t, g, pending, capture, create_graph):
+    """Route gradient g of tensor t: into its producer's pending sum, or into the leaf."""
     node = t.grad_fn
     if node is None:
         if capture is None:
@@ -314,10 +295,14 @@ def _output_grads(node, g, capture, create_graph):
 
 def _output_grad(t, g, capture, create_graph):
     """g after t's hooks, with t's retain_grad and the capture of autograd.grad applied."""
-    if t._extra is not None:
-        g = _run_hooks(t, g)
-        if t._extra.get("retains_grad"):
-            t.grad = g if create_graph else make(g._data.copy())
+    extra = t._extra
+    if extra is not None and ("hooks" in extra or "retains_grad" in extra):
+        for i in _state.interceptors:
+            i.intermediate_hook(t)
+        if "hooks" in extra:
+            g = _run_hooks(t, g)
+        if extra.get("retains_grad"):
+            t.grad = g if create_graph else from_array(g._data.copy())
     if capture is not None and id(t) in capture:
         capture[id(t)] = g
     return g

@@ -5,11 +5,12 @@ import weakref
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 
 _state = _mode.state
 _clock = _mode.clock
 _ndarray = np.ndarray
+_ref = weakref.ref
 
 
 class Function:
@@ -25,61 +26,50 @@ class Function:
     """
 
     __slots__ = ("inputs", "_outputs", "_stamp", "__weakref__")
+    differentiable = True  # False: outputs never require grad and are never recorded
+    pure = True  # the same inputs give the same outputs (False for random draws)
     # vjp reads the values of inputs/outputs; in-place writes to them after recording are errors
     reads_values = True
 
     def __call__(self, *inputs):
-        n = len(inputs)  # unrolled for 1-3 inputs: this is the hot path of every op
+        """Run forward on the inputs' arrays; record the node when an input requires grad."""
+        n = len(inputs)  # the arity unroll only spares building a list for 1-3 inputs
         if n == 1:
             x = inputs[0]
             y = self.forward(x._data)
-            record = x.requires_grad and _state.grad_enabled
+            need = x.requires_grad
         elif n == 2:
             a, b = inputs
             y = self.forward(a._data, b._data)
-            record = (a.requires_grad or b.requires_grad) and _state.grad_enabled
+            need = a.requires_grad or b.requires_grad
         elif n == 3:
             a, b, c = inputs
             y = self.forward(a._data, b._data, c._data)
-            record = (a.requires_grad or b.requires_grad or c.requires_grad) \
-                and _state.grad_enabled
+            need = a.requires_grad or b.requires_grad or c.requires_grad
         else:
             y = self.forward(*[t._data for t in inputs])
-            record = _state.grad_enabled and any(t.requires_grad for t in inputs)
-        if type(y) is tuple:
-            return self._wrap_many(inputs, y, record)
-        if type(y) is not _ndarray:
-            y = np.asarray(y)  # NumPy returns scalars, not 0-d arrays, from 0-d inputs
-            if _state.tracer is not None:
-                _state.tracer.op(self, inputs, (y,), True)
-        elif _state.tracer is not None:  # cr.compile is recording this call
-            _state.tracer.op(self, inputs, (y,), False)
-        if not record:
-            return make(y)
-        out = make(y, self)
-        self.inputs = inputs
-        self._outputs = weakref.ref(out)
-        self._stamp = _clock[0]
-        if _state.anomaly is not None:
-            _state.anomaly(self, "forward", (y,), None)
-        return out
-
-    def _wrap_many(self, inputs, ys, record):
-        if _state.tracer is not None:
-            raw = any(type(y) is not _ndarray for y in ys)
-            ys = [y if type(y) is _ndarray else np.asarray(y) for y in ys]
-            _state.tracer.op(self, inputs, ys, raw, True)
+            need = any(t.requires_grad for t in inputs)
+        node = self if need and _state.grad_enabled and self.differentiable else None
+        if type(y) is tuple:  # several outputs
+            ys = tuple(a if type(a) is _ndarray else np.asarray(a) for a in y)
+            raw = any(a is not b for a, b in zip(ys, y))
+            out = tuple(from_array(a, node, i) for i, a in enumerate(ys))
+            refs = tuple(_ref(o) for o in out) if node is not None else None
         else:
-            ys = [y if type(y) is _ndarray else np.asarray(y) for y in ys]
-        if not record:
-            return tuple(make(y) for y in ys)
-        outs = tuple(make(y, self, i) for i, y in enumerate(ys))
-        self.inputs = inputs
-        self._outputs = tuple(weakref.ref(o) for o in outs)
-        self._stamp = _clock[0]
-        if _state.anomaly is not None:
-            _state.anomaly(self, "forward", ys, None)
-        return outs
+            raw = type(y) is not _ndarray  # NumPy returns scalars, not 0-d arrays, from 0-d
+            if raw:
+                y = np.asarray(y)
+            ys = None
+            out = from_array(y, node)
+            refs = _ref(out) if node is not None else None
+        if _state.interceptors:
+            for i in _state.interceptors:
+                i.forward(self, inputs, (y,) if ys is None else ys, raw, ys is not None)
+        if node is not None:
+            self.inputs = inputs
+            self._outputs = refs
+            self._stamp = _clock[0]
+        return out
 
     @property
     def output(self):
@@ -111,12 +101,4 @@ class Nondifferentiable(Function):
     """
 
     __slots__ = ()
-
-    def __call__(self, *inputs):
-        y = self.forward(*[t._data for t in inputs])
-        raw = type(y) is not _ndarray
-        if raw:
-            y = np.asarray(y)
-        if _state.tracer is not None:
-            _state.tracer.op(self, inputs, (y,), raw)
-        return make(y)
+    differentiable = False

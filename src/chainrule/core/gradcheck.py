@@ -4,7 +4,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 
 class GradcheckError(AssertionError):
@@ -19,7 +19,7 @@ def _as_inputs(inputs):
         if isinstance(x, Tensor):
             out.append(x)
         else:
-            out.append(make(np.asarray(x, dtype=np.float64)))
+            out.append(from_array(np.asarray(x, dtype=np.float64)))
     return out
 
 
@@ -65,16 +65,16 @@ def _numerical_jacobian(f, inputs, i, eps):
 def _analytical_jacobians(f, inputs, diff):
     with _mode.enable_grad():
         outs = [o for o in _outputs(f, inputs) if o is not None]
-        sizes = [o.size for o in outs]
-        jac = [np.zeros((sum(sizes), inputs[i].size)) for i in diff]
+        sizes = [o.numel() for o in outs]
+        jac = [np.zeros((sum(sizes), inputs[i].numel())) for i in diff]
         row = 0
         for o in outs:
-            for k in range(o.size):
+            for k in range(o.numel()):
                 if o.requires_grad:
-                    e = np.zeros(o.size, dtype=o.dtype)
+                    e = np.zeros(o.numel(), dtype=o.dtype)
                     e[k] = 1
                     gs = _autograd_grad(o, [inputs[i] for i in diff],
-                                        grad_outputs=make(e.reshape(o.shape)),
+                                        grad_outputs=from_array(e.reshape(o.shape)),
                                         retain_graph=True, allow_unused=True)
                     for j, g in enumerate(gs):
                         if g is not None:
@@ -137,7 +137,7 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     rng = np.random.default_rng(seed)
     if grad_outputs is None:
         grad_outputs = [rng.standard_normal(o.shape) for o in outs]
-    us = [make(np.asarray(u._data if isinstance(u, Tensor) else u, dtype=np.float64).copy())
+    us = [from_array(np.asarray(u._data if isinstance(u, Tensor) else u, dtype=np.float64).copy())
           for u in grad_outputs]
     for u in us:
         u.requires_grad = True
@@ -148,11 +148,11 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         o = [o for o in _outputs(f, xs) if o is not None]
         live = [(oi, ui) for oi, ui in zip(o, u_list) if oi.requires_grad]
         if not live:
-            return tuple(make(np.zeros_like(xs[i]._data)) for i in diff)
+            return tuple(from_array(np.zeros_like(xs[i]._data)) for i in diff)
         gs = _autograd_grad([oi for oi, _ in live], [xs[i] for i in diff],
                             grad_outputs=[ui for _, ui in live], create_graph=True,
                             allow_unused=True)
-        return tuple(make(np.zeros_like(xs[i]._data)) if g is None else g
+        return tuple(from_array(np.zeros_like(xs[i]._data)) if g is None else g
                      for g, i in zip(gs, diff))
 
     return gradcheck(vjp_of_f, list(inputs) + us, eps, atol, rtol, raise_exception)

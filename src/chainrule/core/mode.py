@@ -1,4 +1,6 @@
-"""Global state of the engine: grad mode, default dtype, the random generator, the version clock."""
+"""Global state of the kernel: grad mode, default dtype, the random generator, the version clock,
+and the one extension point (interceptors) through which tracing and anomaly detection observe.
+"""
 
 import functools
 
@@ -6,17 +8,19 @@ import numpy as np
 
 
 class _State:
-    """Mutable engine state read on the hot path (one attribute lookup, no dict)."""
+    """Mutable kernel state read on the hot path (one attribute lookup, no dict)."""
 
-    __slots__ = ("grad_enabled", "default_dtype", "rng", "anomaly", "grad_sinks", "tracer")
+    __slots__ = ("grad_enabled", "default_dtype", "rng", "interceptors", "accumulating")
 
     def __init__(self):
         self.grad_enabled = True
-        self.grad_sinks = False  # inside backward(): see engine.grad_sink
         self.default_dtype = np.dtype(np.float32)
         self.rng = np.random.default_rng()
-        self.anomaly = None  # hook(node, phase, arrays, upstream) after each forward/vjp
-        self.tracer = None  # the recorder of cr.compile while it traces a call (core/compile.py)
+        self.interceptors = ()  # Interceptor objects observing the kernel's events, innermost last
+        # True while backward() accumulates into leaves' .grad (no create_graph, no
+        # autograd.grad, no interceptor): a vjp may then compute a leaf's gradient straight
+        # into memory its grad sink offers (engine.leaf_grad_memory)
+        self.accumulating = False
 
 
 state = _State()
@@ -33,8 +37,67 @@ def tick():
     return clock[0]
 
 
+class Interceptor:
+    """The kernel's one extension point: an observer of every event that touches data.
+
+    Subclasses override the events they need (the defaults do nothing); `intercept(obj)` makes
+    one active. cr.compile's tracer records them to replay a call; detect_anomaly checks the
+    arrays of forward and vjp. Events, in the kernel's words:
+      forward(fn, inputs, arrays, raw, many): an op's forward ran (arrays: its outputs; raw: it
+          returned a NumPy scalar that was wrapped; many: it returned a tuple)
+      vjp(node, grads, upstream): an op's vjp ran in backward
+      backward(): a backward walk starts
+      leaf_grad(t, g, create_graph): leaf t received gradient g (t.grad is updated)
+      write(op, t, kernel, value, params): an in-place write kernel(t's array, value, *params)
+          is about to run
+      read(t, what): t's value leaves the graph as a Python value (.item(), bool(), .numpy())
+      module_call(module): a Module is called, in its current train/eval mode
+      intermediate_hook(t): a hook or retain_grad of a non-leaf tensor is about to run
+    """
+
+    def forward(self, fn, inputs, arrays, raw, many): pass
+    def vjp(self, node, grads, upstream): pass
+    def backward(self): pass
+    def leaf_grad(self, t, g, create_graph): pass
+    def write(self, op, t, kernel, value, params): pass
+    def read(self, t, what): pass
+    def module_call(self, module): pass
+    def intermediate_hook(self, t): pass
+
+
+class intercept:
+    """Context manager: `interceptor` observes the kernel's events inside the block."""
+
+    __slots__ = ("interceptor", "_prev")
+
+    def __init__(self, interceptor):
+        self.interceptor = interceptor
+
+    def __enter__(self):
+        self._prev = state.interceptors
+        state.interceptors = self._prev + (self.interceptor,)
+        return self.interceptor
+
+    def __exit__(self, *exc):
+        state.interceptors = self._prev
+        return False
+
+
+class muted:
+    """Context manager: no interceptor observes the events inside (effects a tracer replays)."""
+
+    __slots__ = ("_prev",)
+
+    def __enter__(self):
+        self._prev, state.interceptors = state.interceptors, ()
+
+    def __exit__(self, *exc):
+        state.interceptors = self._prev
+        return False
+
+
 class _GradMode:
-    """Context manager and decorator that sets grad mode and restores the previous one."""
+    """Sets grad mode inside a `with` block or a decorated function, then restores it."""
 
     enabled = True
 
@@ -47,10 +110,16 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        enabled = self.enabled
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            prev = state.grad_enabled
+            state.grad_enabled = enabled
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                state.grad_enabled = prev
 
         return wrapper
 
@@ -67,11 +136,24 @@ class enable_grad(_GradMode):
     enabled = True
 
 
+inference_mode = no_grad  # PyTorch's faster no_grad; here they are the same thing
+
+
 class set_grad_enabled(_GradMode):
-    """Set grad mode to `mode` for the duration of a `with` block."""
+    """Set grad mode to `mode`: at once when called, restored on leaving a `with` block (as
+    PyTorch's); as a decorator, only while the decorated function runs."""
 
     def __init__(self, mode):
         self.enabled = bool(mode)
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, fn):
+        state.grad_enabled = self._prev  # decorating must not change the mode of the caller
+        return super().__call__(fn)
 
 
 def is_grad_enabled():

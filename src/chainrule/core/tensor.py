@@ -1,21 +1,55 @@
-"""Tensor: a NumPy array that remembers the op that created it, so gradients can flow back."""
+"""Tensor: a NumPy array that remembers the op that created it, so gradients can flow back.
+
+The kernel's Tensor knows only autodiff (data, grad, the creating op, hooks, versions). Its op
+methods (``x + y``, ``x.sum(dim)``, ``x.reshape``, ...) are installed on it from above by the
+op registry (chainrule/ops/registry.py), the way JAX installs array methods on its tracer.
+"""
 
 import numpy as np
 
 from chainrule.core import mode as _mode
 
 _new = object.__new__
+_state = _mode.state
+
+
+class Size(tuple):
+    """A tensor's shape, as PyTorch's torch.Size: a tuple of ints with numel()."""
+
+    __slots__ = ()
+
+    def numel(self):
+        """Product of the dimensions."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"Size({list(self)})"
+
+
+class _SizeMethod(int):
+    """Tensor.size: an int (the element count, as NumPy's .size) that can be called as torch's
+    size(): size() is the shape as a Size, size(d) the length of dim d."""
+
+    def __new__(cls, array):
+        n = int.__new__(cls, array.size)
+        n._shape = array.shape
+        return n
+
+    def __call__(self, dim=None):
+        return Size(self._shape) if dim is None else self._shape[dim]
 
 
 class Tensor:
     """An n-dimensional array with reverse-mode autodiff.
 
-    `data` is the ndarray; `grad` the accumulated gradient (a Tensor) after `backward()`;
-    `grad_fn` the op that created it (None for leaves). Every method below is one line that
-    delegates to `chainrule.ops`, so this class body is the table of contents of the API.
+    `grad` is the accumulated gradient (a Tensor) after `backward()`; `grad_fn` the op that
+    created it (None for leaves); `data` the same values detached from the graph.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_index", "_vc", "_extra",
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_index", "_version", "_extra",
                  "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity hashing keeps tensors usable as keys
@@ -25,49 +59,58 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._index = 0
-        self._vc = None
+        self._version = None
         self._extra = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
-    # ---- data and metadata ---------------------------------------------------------------
     @property
     def data(self):
-        """The underlying ndarray (writing to it bypasses autodiff, as in PyTorch)."""
-        return self._data
+        """The same values (the same memory), detached from the graph, as PyTorch's .data."""
+        return detach(self)
 
     @data.setter
     def data(self, value):
         self._data = as_array(value, None)
-        _bump_version(self)
+        bump_version(self)
 
     shape = property(lambda self: self._data.shape, doc="Tuple of dimensions.")
     ndim = property(lambda self: self._data.ndim, doc="Number of dimensions.")
-    size = property(lambda self: self._data.size, doc="Number of elements.")
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="True when no op created this.")
-    T = property(lambda self: _ops.permute(self, tuple(range(self.ndim - 1, -1, -1))),
-                 doc="All axes reversed (NumPy's .T).")
-    mT = property(lambda self: _ops.swapaxes(self, -1, -2), doc="Last two axes swapped.")
+
+    @property
+    def size(self):
+        """torch's size: x.size() is the shape (a Size), x.size(d) the length of dim d; read as
+        a number without calling it (NumPy's habit), it is the element count."""
+        return _SizeMethod(self._data)
 
     def numel(self): return self._data.size
     def dim(self): return self._data.ndim
     def item(self): return _item(_read(self, ".item()"))
     def numpy(self): return _read(self, ".numpy()")._data
     def tolist(self): return _read(self, ".tolist()")._data.tolist()
-    def detach(self): return _ops.detach(self)
-    def clone(self): return _ops.clone(self)
-    def astype(self, dtype): return _ops.astype(self, dtype)
-    def float(self): return _ops.astype(self, np.float32)
-    def double(self): return _ops.astype(self, np.float64)
+    def detach(self): return detach(self)
     def requires_grad_(self, requires_grad=True): return _set_requires_grad(self, requires_grad)
     def retain_grad(self): return _retain_grad(self)
-    def register_hook(self, hook): return _register_hook(self, hook)
+
+    def register_hook(self, hook):
+        """hook(grad) -> new grad or None, run when this tensor's gradient is computed."""
+        return _add_hook(self, "hooks", hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor), run after backward() accumulated into this leaf's .grad (PyTorch)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors have an "
+                               "accumulated .grad")
+        return _add_hook(self, "post_accumulate_hooks", hook)
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
         """Accumulate d self / d leaf into every leaf's `.grad` (PyTorch semantics)."""
-        _engine.backward(self, gradient, retain_graph, create_graph, inputs)
+        from chainrule.core.engine import backward  # (engine imports this module)
+
+        backward(self, gradient, retain_graph, create_graph, inputs)
 
     def __repr__(self): return _repr(self)
     def __len__(self): return len(self._data)
@@ -79,149 +122,75 @@ class Tensor:
         return np.asarray(_read(self, "np.asarray()")._data, dtype=dtype)
     def __iter__(self): return (self[i] for i in range(len(self)))
 
-    # ---- arithmetic (ops/arithmetic.py) --------------------------------------------------
-    def __add__(self, other): return _ops.add(self, other)
-    def __radd__(self, other): return _ops.add(other, self)
-    def __sub__(self, other): return _ops.sub(self, other)
-    def __rsub__(self, other): return _ops.sub(other, self)
-    def __mul__(self, other): return _ops.mul(self, other)
-    def __rmul__(self, other): return _ops.mul(other, self)
-    def __truediv__(self, other): return _ops.div(self, other)
-    def __rtruediv__(self, other): return _ops.div(other, self)
-    def __pow__(self, other): return _ops.pow(self, other)
-    def __rpow__(self, other): return _ops.pow(other, self)
-    def __neg__(self): return _ops.neg(self)
-    def __pos__(self): return self
-    def __matmul__(self, other): return _ops.matmul(self, other)
-    def __rmatmul__(self, other): return _ops.matmul(other, self)
-    def __abs__(self): return _ops.abs(self)
-    def add(self, other): return _ops.add(self, other)
-    def sub(self, other): return _ops.sub(self, other)
-    def mul(self, other): return _ops.mul(self, other)
-    def div(self, other): return _ops.div(self, other)
-    def pow(self, other): return _ops.pow(self, other)
-    def neg(self): return _ops.neg(self)
-    def matmul(self, other): return _ops.matmul(self, other)
-
-    # ---- comparisons: not differentiable (ops/compare.py) -------------------------------
-    def __eq__(self, other): return _ops.eq(self, other)
-    def __ne__(self, other): return _ops.ne(self, other)
-    def __lt__(self, other): return _ops.lt(self, other)
-    def __le__(self, other): return _ops.le(self, other)
-    def __gt__(self, other): return _ops.gt(self, other)
-    def __ge__(self, other): return _ops.ge(self, other)
-    def argmax(self, axis=None, keepdims=False): return _ops.argmax(self, axis, keepdims)
-    def argmin(self, axis=None, keepdims=False): return _ops.argmin(self, axis, keepdims)
-    def sign(self): return _ops.sign(self)
-
-    # ---- elementwise (ops/elementwise.py, ops/special.py) --------------------------------
-    def abs(self): return _ops.abs(self)
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def log1p(self): return _ops.log1p(self)
-    def expm1(self): return _ops.expm1(self)
-    def sqrt(self): return _ops.sqrt(self)
-    def square(self): return _ops.square(self)
-    def sin(self): return _ops.sin(self)
-    def cos(self): return _ops.cos(self)
-    def tanh(self): return _ops.tanh(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def relu(self): return _ops.relu(self)
-    def leaky_relu(self, negative_slope=0.01): return _ops.leaky_relu(self, negative_slope)
-    def elu(self, alpha=1.0): return _ops.elu(self, alpha)
-    def softplus(self, beta=1.0): return _ops.softplus(self, beta)
-    def gelu(self, approximate="none"): return _ops.gelu(self, approximate)
-    def erf(self): return _ops.erf(self)
-    def clip(self, min=None, max=None): return _ops.clip(self, min, max)
-    clamp = clip
-    def maximum(self, other): return _ops.maximum(self, other)
-    def minimum(self, other): return _ops.minimum(self, other)
-
-    # ---- reductions (ops/reduction.py) ---------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return _ops.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return _ops.mean(self, axis, keepdims)
-    def var(self, axis=None, correction=1, keepdims=False):
-        return _ops.var(self, axis, correction, keepdims)
-    def std(self, axis=None, correction=1, keepdims=False):
-        return _ops.std(self, axis, correction, keepdims)
-    def max(self, axis=None, keepdims=False): return _ops.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return _ops.min(self, axis, keepdims)
-    def logsumexp(self, axis=None, keepdims=False): return _ops.logsumexp(self, axis, keepdims)
-    def cumsum(self, axis=-1): return _ops.cumsum(self, axis)
-    def softmax(self, axis=-1): return _ops.softmax(self, axis)
-    def log_softmax(self, axis=-1): return _ops.log_softmax(self, axis)
-
-    # ---- shape (ops/shape.py) ------------------------------------------------------------
-    def reshape(self, *shape): return _ops.reshape(self, *shape)
-    view = reshape
-    def flatten(self, start_dim=0, end_dim=-1): return _ops.flatten(self, start_dim, end_dim)
-    def transpose(self, dim0=-2, dim1=-1): return _ops.swapaxes(self, dim0, dim1)
-    def permute(self, *dims): return _ops.permute(self, *dims)
-    def squeeze(self, axis=None): return _ops.squeeze(self, axis)
-    def unsqueeze(self, axis): return _ops.unsqueeze(self, axis)
-    def broadcast_to(self, shape): return _ops.broadcast_to(self, shape)
-    expand = broadcast_to
-    def split(self, split_size_or_sections, axis=0):
-        return _ops.split(self, split_size_or_sections, axis)
-    def pad(self, pad_width, value=0.0): return _ops.pad(self, pad_width, value)
-    def __getitem__(self, index): return _ops.getitem(self, index)
-
-    # ---- in-place (ops/inplace.py): never recorded; refused where autodiff needs the value
-    def __setitem__(self, index, value): _ops.setitem_(self, index, value)
-    def __iadd__(self, other): return _ops.add_(self, other)
-    def __isub__(self, other): return _ops.sub_(self, other)
-    def __imul__(self, other): return _ops.mul_(self, other)
-    def __itruediv__(self, other): return _ops.div_(self, other)
-    def add_(self, other, alpha=1): return _ops.add_(self, other, alpha)
-    def sub_(self, other, alpha=1): return _ops.sub_(self, other, alpha)
-    def mul_(self, other): return _ops.mul_(self, other)
-    def div_(self, other): return _ops.div_(self, other)
-    def copy_(self, src): return _ops.copy_(self, src)
-    def fill_(self, value): return _ops.fill_(self, value)
-    def zero_(self): return _ops.fill_(self, 0)
-    def clamp_(self, min=None, max=None): return _ops.clamp_(self, min, max)
+    def __format__(self, spec):
+        if not spec:
+            return repr(self)
+        if self._data.size != 1:
+            raise TypeError(f"format: only a tensor with one element takes the format spec "
+                            f"{spec!r}; got shape {self._data.shape}")
+        return format(self.item(), spec)
 
 
 def as_array(data, dtype=None):
-    """ndarray from data: Python floats take the default dtype, ints/bools stay integral/bool."""
+    """ndarray from data: Python floats take the default dtype, ints/bools stay integral/bool,
+    NumPy arrays and NumPy scalars keep their dtype; non-numeric data is refused."""
     if isinstance(data, Tensor):
         data = data._data
-    if isinstance(data, np.ndarray):
-        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"tensor: cannot build a numeric tensor from an array of dtype "
+                            f"{arr.dtype}; convert it to a number dtype first")
+        return arr if dtype is None or arr.dtype == dtype else arr.astype(dtype)
     if dtype is None:
         arr = np.asarray(data)
-        if arr.dtype.kind == "f" or arr.dtype.kind == "c":
-            arr = arr.astype(_mode.state.default_dtype if arr.dtype.kind == "f" else arr.dtype)
-        elif arr.dtype.kind not in "biu":
+        if arr.dtype.kind == "f":
+            arr = arr.astype(_state.default_dtype)
+        elif arr.dtype.kind not in "biuc":
             raise TypeError(f"tensor: cannot build a numeric tensor from {type(data).__name__} "
                             f"(NumPy dtype {arr.dtype})")
         return arr
     return np.asarray(data, dtype=dtype)
 
 
-def make(data, grad_fn=None, index=0):
-    """Fast constructor for op outputs (no validation): data must already be an ndarray."""
+def from_array(data, grad_fn=None, index=0):
+    """The Tensor of an ndarray, with no checks or copy (op outputs): `grad_fn` created it as
+    its output number `index`."""
     t = _new(Tensor)
     t._data = data
     t.grad = None
     t.requires_grad = grad_fn is not None
     t.grad_fn = grad_fn
     t._index = index
-    t._vc = None
+    t._version = None
     t._extra = None
     return t
 
 
-def _bump_version(t):
+def share_version(view, base):
+    """Give `view` the version counter of `base`: a write through either is seen by both."""
+    if base._version is None:
+        base._version = [0]
+    view._version = base._version
+    return view
+
+
+def detach(x):
+    """A tensor sharing x's data and version counter, cut off from the graph."""
+    return share_version(from_array(x._data), x)
+
+
+def bump_version(t):
     """Record an in-place write: every graph node recorded before now can no longer use t."""
-    vc = t._vc
-    if vc is None:
-        t._vc = [_mode.tick()]
+    v = t._version
+    if v is None:
+        t._version = [_mode.tick()]
     else:
-        vc[0] = _mode.tick()
+        v[0] = _mode.tick()
 
 
-def _extra(t):
+def extra(t):
+    """t's dict of rarely used attributes (hooks, retain_grad, grad sink), created on demand."""
     if t._extra is None:
         t._extra = {}
     return t._extra
@@ -240,7 +209,7 @@ def _set_requires_grad(t, requires_grad):
 
 def _retain_grad(t):
     if t.grad_fn is not None:
-        _extra(t)["retains_grad"] = True
+        extra(t)["retains_grad"] = True
     elif not t.requires_grad:
         raise RuntimeError("retain_grad: the tensor does not require grad")
     return t
@@ -257,19 +226,19 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
-def _register_hook(t, hook):
+def _add_hook(t, kind, hook):
     if not t.requires_grad:
         raise RuntimeError("register_hook: cannot register a hook on a tensor that does not "
                            "require grad")
-    hooks = _extra(t).setdefault("hooks", [])
+    hooks = extra(t).setdefault(kind, [])
     hooks.append(hook)
     return _HookHandle(hooks, hook)
 
 
 def _read(t, what):
-    """t, after cr.compile (when tracing) checked that reading its value as Python is safe."""
-    if _mode.state.tracer is not None:
-        _mode.state.tracer.read(t, what)
+    """t, after the interceptors saw its value leave the graph as a Python value."""
+    for i in _state.interceptors:
+        i.read(t, what)
     return t
 
 
@@ -283,16 +252,10 @@ def _item(t):
 def _repr(t):
     body = np.array2string(t._data, separator=", ", prefix="tensor(", precision=4)
     extras = []
-    if t._data.dtype != _mode.state.default_dtype and t._data.dtype.kind == "f":
+    if t._data.dtype != _state.default_dtype and t._data.dtype.kind == "f":
         extras.append(f"dtype={t._data.dtype}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         extras.append("requires_grad=True")
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
-
-# Late imports (at the bottom, after Tensor exists) break the cycle tensor -> ops -> function
-# -> tensor without patching methods in from elsewhere.
-from chainrule import ops as _ops  # noqa: E402
-from chainrule.core import engine as _engine  # noqa: E402

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 
 def _variable(x):
@@ -23,7 +23,7 @@ def _variable(x):
         data = np.asarray(x)
     if data.dtype.kind not in "fc":
         data = data.astype(_mode.state.default_dtype)
-    t = make(data)
+    t = from_array(data)
     t.requires_grad = True
     return t, False
 
@@ -48,7 +48,7 @@ def _prepare(fname, args, argnums):
 
 
 def _zeros_for_none(grads, variables):
-    return tuple(make(np.zeros_like(v._data)) if g is None else g
+    return tuple(from_array(np.zeros_like(v._data)) if g is None else g
                  for g, v in zip(grads, variables))
 
 
@@ -106,7 +106,7 @@ def vjp(f, *primals):
         raise TypeError(f"vjp: f must return a Tensor; got {type(out).__name__}")
 
     def vjp_fn(cotangent):
-        ct = cotangent if isinstance(cotangent, Tensor) else make(np.asarray(cotangent,
+        ct = cotangent if isinstance(cotangent, Tensor) else from_array(np.asarray(cotangent,
                                                                              dtype=out.dtype))
         if ct.shape != out.shape:
             raise ValueError(f"vjp: cotangent has shape {ct.shape} but f's output has shape "
@@ -132,7 +132,7 @@ def jvp(f, primals, tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
     with _mode.enable_grad():
         args, variables, nested, _ = _prepare("jvp", primals, tuple(range(len(primals))))
-        tangents = [t if isinstance(t, Tensor) else make(np.asarray(t, dtype=v.dtype))
+        tangents = [t if isinstance(t, Tensor) else from_array(np.asarray(t, dtype=v.dtype))
                     for t, v in zip(tangents, variables)]
         for i, (t, v) in enumerate(zip(tangents, variables)):
             if t.shape != v.shape:
@@ -141,10 +141,10 @@ def jvp(f, primals, tangents):
         out = f(*args)
         if not isinstance(out, Tensor):
             raise TypeError(f"jvp: f must return a Tensor; got {type(out).__name__}")
-        zero = make(np.zeros_like(out._data))
+        zero = from_array(np.zeros_like(out._data))
         if not out.requires_grad:
             return (out, zero)
-        u = make(np.zeros_like(out._data))
+        u = from_array(np.zeros_like(out._data))
         u.requires_grad = True
         gx = _autograd_grad(out, variables, grad_outputs=u, create_graph=True, allow_unused=True)
         pairs = [(g, t) for g, t in zip(gx, tangents) if g is not None and g.requires_grad]
@@ -171,10 +171,11 @@ def jacobian(f, argnums=0):
                 raise TypeError(f"jacobian: f must return a Tensor; got {type(out).__name__}")
             rows = [[] for _ in variables]
             if out.requires_grad:
-                for k in range(out.size):
-                    e = np.zeros(out.size, dtype=out.dtype)
+                for k in range(out.numel()):
+                    e = np.zeros(out.numel(), dtype=out.dtype)
                     e[k] = 1
-                    gs = _autograd_grad(out, variables, grad_outputs=make(e.reshape(out.shape)),
+                    gs = _autograd_grad(out, variables,
+                                        grad_outputs=from_array(e.reshape(out.shape)),
                                         retain_graph=True, create_graph=nested,
                                         allow_unused=True)
                     for r, g in zip(rows, _zeros_for_none(gs, variables)):
@@ -183,16 +184,26 @@ def jacobian(f, argnums=0):
             for r, v in zip(rows, variables):
                 shape = out.shape + v.shape
                 if not r:
-                    jacs.append(make(np.zeros(shape, dtype=v.dtype)))
-                elif nested:
-                    from chainrule.ops.shape import stack
-
-                    jacs.append(stack(r).reshape(shape))
+                    jacs.append(from_array(np.zeros(shape, dtype=v.dtype)))
+                elif nested:  # J = sum_k e_k (x) grad out_k, in differentiable ops
+                    lead = (len(r),) + (1,) * v.ndim
+                    rows = [g.reshape((1,) + v.shape) * from_array(_unit(len(r), k, v.dtype, lead))
+                            for k, g in enumerate(r)]
+                    total = rows[0]
+                    for row in rows[1:]:
+                        total = total + row
+                    jacs.append(total.reshape(shape))
                 else:
-                    jacs.append(make(np.stack([g._data for g in r]).reshape(shape)))
+                    jacs.append(from_array(np.stack([g._data for g in r]).reshape(shape)))
         return jacs[0] if single else tuple(jacs)
 
     return jacobian_f
+
+
+def _unit(n, k, dtype, shape):
+    e = np.zeros(n, dtype=dtype)
+    e[k] = 1
+    return e.reshape(shape)
 
 
 def hessian(f, argnums=0):
@@ -206,15 +217,15 @@ def hvp(f, x, v):
     """Hessian-vector product H(x) v of scalar f, by one vjp of grad f (H is never formed)."""
     with _mode.enable_grad():
         (xv,), variables, nested, _ = _prepare("hvp", (x,), (0,))
-        v = v if isinstance(v, Tensor) else make(np.asarray(v, dtype=xv.dtype))
+        v = v if isinstance(v, Tensor) else from_array(np.asarray(v, dtype=xv.dtype))
         if v.shape != xv.shape:
             raise ValueError(f"hvp: v has shape {v.shape} but x has shape {xv.shape}")
         out, _ = _scalar_output("hvp", f(xv), False)
         if not out.requires_grad:
-            return make(np.zeros_like(xv._data))
+            return from_array(np.zeros_like(xv._data))
         (g,) = _autograd_grad(out, variables, create_graph=True, allow_unused=True)
         if g is None or not g.requires_grad:
-            return make(np.zeros_like(xv._data))
+            return from_array(np.zeros_like(xv._data))
         (hv,) = _autograd_grad(g, variables, grad_outputs=v, create_graph=nested or
                                v.requires_grad, allow_unused=True)
-    return make(np.zeros_like(xv._data)) if hv is None else hv
+    return from_array(np.zeros_like(xv._data)) if hv is None else hv

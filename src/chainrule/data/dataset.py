@@ -8,13 +8,13 @@ generator (`cr.manual_seed`), so runs are reproducible bit for bit.
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 
 def _as_array(x, what):
     """The ndarray behind a Tensor, ndarray or nested list (no copy when already an array)."""
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, np.ndarray):
         return x
     try:
@@ -118,7 +118,7 @@ class DataLoader:
         for start in range(0, stop, b):
             idx = order[start:start + b]
             if arrays is not None:
-                batch = tuple(make(a[idx]) for a in arrays)
+                batch = tuple(from_array(a[idx]) for a in arrays)
             else:
                 batch = _collate([self.dataset[int(i)] for i in idx])
             yield batch[0] if len(batch) == 1 else batch
@@ -143,8 +143,8 @@ def _collate(samples):
     """Stack a list of samples (each a tuple of fields, or one array) into a tuple of Tensors."""
     first = samples[0]
     if not isinstance(first, (tuple, list)):
-        return (make(np.stack([_as_array(s, "DataLoader") for s in samples])),)
-    return tuple(make(np.stack([_as_array(s[k], "DataLoader") for s in samples]))
+        return (from_array(np.stack([_as_array(s, "DataLoader") for s in samples])),)
+    return tuple(from_array(np.stack([_as_array(s[k], "DataLoader") for s in samples]))
                  for k in range(len(first)))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.function import Function, Nondifferentiable
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, broadcast_all
 from chainrule.ops.elementwise import log, where
@@ -25,6 +25,7 @@ class StandardGamma(Function):
     """
 
     __slots__ = ()
+    pure = False
 
     def forward(self, alpha):
         return _mode.state.rng.standard_gamma(alpha).astype(alpha.dtype, copy=False)
@@ -130,9 +131,9 @@ class Beta(Distribution):
     def mode(self):
         """(a - 1) / (a + b - 2) for a, b > 1; NaN otherwise."""
         a, b = self.concentration1, self.concentration0
-        inside = (a._data > 1) & (b._data > 1)
-        nan = make(np.asarray(np.nan, dtype=a.dtype))
-        return where(make(inside), (a - 1) / (a + b - 2), nan)
+        inside = (a > 1) & (b > 1)  # (ops: compiled calls replay them)
+        nan = from_array(np.asarray(np.nan, dtype=a.dtype))
+        return where(inside, (a - 1) / (a + b - 2), nan)
 
     def sample(self, sample_shape=()):
         """Draws with NumPy's beta sampler (exact for tiny a, b where Ga / (Ga + Gb) is 0/0)."""
@@ -141,7 +142,7 @@ class Beta(Distribution):
         shape = self._extended_shape(sample_shape)
         a, b = self.concentration1._data, self.concentration0._data
         x = default_generator().beta(np.broadcast_to(a, shape), np.broadcast_to(b, shape))
-        return make(x.astype(a.dtype, copy=False))
+        return from_array(x.astype(a.dtype, copy=False))
 
     def rsample(self, sample_shape=()):
         """x = Ga / (Ga + Gb), Ga ~ Gamma(a, 1), Gb ~ Gamma(b, 1): differentiable in a and b."""

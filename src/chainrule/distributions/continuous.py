@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, broadcast_all, noise
 from chainrule.ops.elementwise import clip, expm1, log, log1p, where
@@ -140,9 +140,9 @@ class Uniform(Distribution):
     def log_prob(self, value):
         """log p(x) = -log(high - low) inside [low, high), -inf outside (without validation)."""
         x = self._value("log_prob", value, self.low)
-        inside = (self.low._data <= x._data) & (x._data < self.high._data)
+        inside = (self.low <= x) & (x < self.high)  # (ops: compiled calls replay them)
         lp = -log(self.high - self.low)
-        return where(make(inside), lp, make(np.asarray(-np.inf, dtype=lp.dtype)))
+        return where(inside, lp, from_array(np.asarray(-np.inf, dtype=lp.dtype)))
 
     def cdf(self, value):
         """F(x) = clip((x - low) / (high - low), 0, 1)."""

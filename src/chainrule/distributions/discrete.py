@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, broadcast_all, noise
 from chainrule.ops.arithmetic import to_tensor
@@ -56,14 +56,14 @@ class Bernoulli(Distribution):
     def mode(self):
         """1 where p > 1/2, 0 where p < 1/2, NaN at a tie (as PyTorch)."""
         p = self.probs._data
-        return make(np.where(p == 0.5, np.nan, (p > 0.5)).astype(p.dtype))
+        return from_array(np.where(p == 0.5, np.nan, (p > 0.5)).astype(p.dtype))
 
     def sample(self, sample_shape=()):
         """X = 1[u < p], u ~ U(0, 1); floats 0. and 1. as in PyTorch."""
         shape = self._extended_shape(sample_shape)
         p = self.probs._data
         u = noise(shape, p.dtype, lambda rng, s: rng.random(s))._data
-        return make((u < p).astype(p.dtype))
+        return from_array((u < p).astype(p.dtype))
 
     def log_prob(self, value):
         """log P(x) = x log p + (1 - x) log(1 - p) = x logits - softplus(logits)."""
@@ -84,14 +84,14 @@ class Bernoulli(Distribution):
         values = np.arange(2, dtype=self._param.dtype).reshape((2,) + (1,) * len(self.batch_shape))
         if expand:
             values = np.broadcast_to(values, (2,) + self.batch_shape)
-        return make(np.ascontiguousarray(values))
+        return from_array(np.ascontiguousarray(values))
 
 
 def p_log_ratio(logits_p, logits_q):
     """p_k (log p_k - log q_k) from logits (log q_k = 0 when q is None); 0 where p_k = 0."""
     lp = log_softmax(logits_p, axis=-1)
-    dead = make(lp._data == -np.inf)  # 0 log 0: keep -inf out of the product and its gradient
-    zero = make(np.zeros((), dtype=lp.dtype))
+    dead = lp == -np.inf  # 0 log 0: keep -inf out of the product and its gradient
+    zero = from_array(np.zeros((), dtype=lp.dtype))
     lp = where(dead, zero, lp)
     ratio = lp if logits_q is None else lp - log_softmax(logits_q, axis=-1)
     return where(dead, zero, softmax(logits_p, axis=-1) * ratio)
@@ -139,9 +139,9 @@ class Categorical(Distribution):
         if self._logits is not None:
             return self._logits
         p = self._probs
-        positive = p._data > 0
-        safe = where(make(positive), p, make(np.ones((), dtype=p.dtype)))  # no log 0 in grads
-        return where(make(positive), log(safe), make(np.asarray(-np.inf, dtype=p.dtype)))
+        positive = p > 0  # (an op: compiled calls replay it)
+        safe = where(positive, p, from_array(np.ones((), dtype=p.dtype)))  # no log 0 in grads
+        return where(positive, log(safe), from_array(np.asarray(-np.inf, dtype=p.dtype)))
 
     param_shape = property(lambda self: self.batch_shape + (self._num_events,))
     _param = property(lambda self: self._probs if self._probs is not None else self._logits)
@@ -149,14 +149,14 @@ class Categorical(Distribution):
     @property
     def mean(self):
         """Undefined for unordered categories: NaN (as PyTorch)."""
-        return make(np.full(self.batch_shape, np.nan, dtype=self._param.dtype))
+        return from_array(np.full(self.batch_shape, np.nan, dtype=self._param.dtype))
 
     variance = mean
 
     @property
     def mode(self):
         """argmax_k p_k."""
-        return make(np.argmax(self._param._data, axis=-1))
+        return self._param.argmax(-1)
 
     def sample(self, sample_shape=()):
         """Inverse-CDF sampling: X = #{k : F(k) <= u}, u ~ U(0, 1); int64 as in PyTorch."""
@@ -165,7 +165,7 @@ class Categorical(Distribution):
         cdf = np.cumsum(p, axis=-1)
         u = noise(shape, p.dtype, lambda rng, s: rng.random(s))._data
         x = (u[..., None] >= cdf).sum(-1)
-        return make(np.minimum(x, self._num_events - 1).astype(np.int64))
+        return from_array(np.minimum(x, self._num_events - 1).astype(np.int64))
 
     def log_prob(self, value):
         """log P(x) = log p_x, picked with a one-hot mask (differentiable in probs/logits)."""
@@ -175,10 +175,10 @@ class Categorical(Distribution):
             raise ValueError(f"Categorical.log_prob: value must be integer category indices; "
                              f"got {value._data[value._data % 1 != 0][:5]}")
         x = self._value("log_prob", value.detach(), self._param)
-        k = np.arange(self._num_events)
-        mask = x._data[..., None].astype(np.int64) == k
+        k = from_array(np.arange(self._num_events))
+        mask = x.unsqueeze(-1).long() == k  # (ops: compiled calls replay them)
         logp = self.logits
-        return where(make(mask), logp, make(np.zeros((), dtype=logp.dtype))).sum(-1)
+        return where(mask, logp, from_array(np.zeros((), dtype=logp.dtype))).sum(-1)
 
     def entropy(self):
         """H = -sum_k p_k log p_k (0 log 0 = 0)."""
@@ -192,4 +192,4 @@ class Categorical(Distribution):
         values = np.arange(k).reshape((k,) + (1,) * len(self.batch_shape))
         if expand:
             values = np.broadcast_to(values, (k,) + self.batch_shape)
-        return make(np.ascontiguousarray(values))
+        return from_array(np.ascontiguousarray(values))

@@ -10,9 +10,9 @@ A distribution holds a batch of independent distributions (`batch_shape`), each 
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.creation import RandomDraw
 from chainrule.core.tensor import Tensor
 from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.creation import RandomDraw
 from chainrule.ops.elementwise import exp
 
 

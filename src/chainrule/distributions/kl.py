@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.distributions.beta_gamma import Beta, Gamma
 from chainrule.distributions.continuous import Exponential, Normal, Uniform
 from chainrule.distributions.discrete import Bernoulli, Categorical, p_log_ratio
@@ -57,7 +57,7 @@ def kl_divergence(p, q):
 
 
 def _inf_like(t):
-    return make(np.full(t.shape, np.inf, dtype=t.dtype))
+    return from_array(np.full(t.shape, np.inf, dtype=t.dtype))
 
 
 @register_kl(Normal, Normal)
@@ -102,8 +102,8 @@ def _kl_exponential_exponential(p, q):
 def _kl_uniform_uniform(p, q):
     """log((hq - lq) / (hp - lp)) if [lp, hp] lies inside [lq, hq], else +inf"""
     kl = log((q.high - q.low) / (p.high - p.low))
-    inside = (q.low._data <= p.low._data) & (p.high._data <= q.high._data)
-    return where(make(np.broadcast_to(inside, kl.shape)), kl, _inf_like(kl))
+    inside = (q.low <= p.low) & (p.high <= q.high)
+    return where(inside.broadcast_to(kl.shape), kl, _inf_like(kl))
 
 
 @register_kl(Gamma, Gamma)
@@ -132,7 +132,7 @@ def _kl_mvn_mvn(p, q):
     d = p.event_shape[0]
     A = triangular_solve(q._L, p._L)
     m = triangular_solve(q._L, (q.loc - p.loc)[..., None])[..., 0]
-    half_log_det = log(diagonal(q._L)).sum(-1) - log(diagonal(p._L)).sum(-1)
+    half_log_det = log(diagonal(q._L, 0, -2, -1)).sum(-1) - log(diagonal(p._L, 0, -2, -1)).sum(-1)
     return half_log_det + 0.5 * ((A * A).sum((-2, -1)) + (m * m).sum(-1) - d)
 
 
@@ -158,7 +158,7 @@ def _kl_uniform_normal(p, q):
 def _kl_uniform_exponential(p, q):
     """-log(h - l) - log rate + rate (h + l) / 2 for l >= 0, else +inf"""
     kl = -log(p.high - p.low) - log(q.rate) + q.rate * (p.high + p.low) / 2
-    return where(make(np.broadcast_to(p.low._data >= 0, kl.shape)), kl, _inf_like(kl))
+    return where((p.low >= 0).broadcast_to(kl.shape), kl, _inf_like(kl))
 
 
 @register_kl(Exponential, Gamma)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.distributions.discrete import Categorical
 from chainrule.distributions.distribution import Distribution
 from chainrule.ops.arithmetic import to_tensor
@@ -78,4 +78,4 @@ class MixtureSameFamily(Distribution):
         idx = k.reshape(k.shape + (1,) * (1 + n_event))
         idx = np.broadcast_to(idx, k.shape + (1,) + self.event_shape)
         picked = np.take_along_axis(x, idx, axis=-1 - n_event)
-        return make(np.squeeze(picked, axis=-1 - n_event))
+        return from_array(np.squeeze(picked, axis=-1 - n_event))

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from chainrule.core.mode import get_default_dtype
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, noise
 from chainrule.ops.arithmetic import to_tensor
@@ -59,7 +59,7 @@ class MultivariateNormal(Distribution):
         elif name == "covariance_matrix":
             L = cholesky(matrix)
         else:  # Sigma = P^-1 = Lp^-T Lp^-1
-            Lp_inv = triangular_solve(cholesky(matrix), make(np.eye(d, dtype=matrix.dtype)))
+            Lp_inv = triangular_solve(cholesky(matrix), from_array(np.eye(d, dtype=matrix.dtype)))
             L = cholesky(Lp_inv.mT @ Lp_inv)
         self._L = L  # unbroadcast: batch axes of the matrix only
 
@@ -88,10 +88,10 @@ class MultivariateNormal(Distribution):
         return (self._L * self._L).sum(-1).broadcast_to(self.batch_shape + self.event_shape)
 
     def _L_inv(self):
-        return triangular_solve(self._L, make(np.eye(self._L.shape[-1], dtype=self._L.dtype)))
+        return triangular_solve(self._L, from_array(np.eye(self._L.shape[-1], dtype=self._L.dtype)))
 
     def _half_log_det(self):
-        return log(diagonal(self._L)).sum(-1)
+        return log(diagonal(self._L, 0, -2, -1)).sum(-1)
 
     def rsample(self, sample_shape=()):
         """x = mu + L eps, eps ~ N(0, I)."""

@@ -6,7 +6,7 @@ independent. The joint table has X along axis -2 (rows) and Y along axis -1 (col
 
 import numpy as np
 
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.info.entropy import _scaled, nonnegative, probabilities
 from chainrule.ops.gamma import xlogy
 
@@ -63,7 +63,7 @@ def contingency_table(x, y):
     _, yi = np.unique(y, return_inverse=True)
     counts = np.zeros((xi.max() + 1, yi.max() + 1))
     np.add.at(counts, (xi, yi), 1)
-    return make(counts / x.size)
+    return from_array(counts / x.size)
 
 
 def mutual_info_score(x, y, base=None):

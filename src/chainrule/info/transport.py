@@ -11,7 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.core.function import Function
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.info.entropy import _float, nonnegative
 from chainrule.ops.elementwise import log, where
 from chainrule.ops.reduction import cumsum
@@ -28,7 +28,7 @@ def _weights(op, values, weights, name):
         raise ValueError(f"{op}: {name}_values must be a non-empty 1-D array; got shape "
                          f"{values.shape}")
     if weights is None:
-        return values, make(np.full(values.shape, 1 / values.shape[0], dtype=values.dtype))
+        return values, from_array(np.full(values.shape, 1 / values.shape[0], dtype=values.dtype))
     weights = nonnegative(op, _float(weights, values), f"{name}_weights")
     if weights.shape != values.shape:
         raise ValueError(f"{op}: {name}_weights must match {name}_values; got shapes "
@@ -62,7 +62,7 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1):
     # the quantile function is constant on each (t_{k-1}, t_k]: read it at the right end
     uq = u[np.minimum(np.searchsorted(ucw._data, levels._data), u.shape[0] - 1)]
     vq = v[np.minimum(np.searchsorted(vcw._data, levels._data), v.shape[0] - 1)]
-    dt = levels - concatenate([make(np.zeros(1, dtype=levels.dtype)), levels[:-1]])
+    dt = levels - concatenate([from_array(np.zeros(1, dtype=levels.dtype)), levels[:-1]])
     gap = (uq - vq).abs()
     return (dt * (gap if p == 1 else gap ** p)).sum()
 
@@ -117,7 +117,7 @@ class EMDCost(Function):
         return np.asarray((self.plan * M).sum(), dtype=M.dtype)
 
     def vjp(self, g):
-        return g * make(self.u), g * make(self.v), g * make(self.plan)
+        return g * from_array(self.u), g * from_array(self.v), g * from_array(self.plan)
 
 
 def emd(a, b, M):
@@ -130,7 +130,7 @@ def emd(a, b, M):
     a, b, M = _marginals("emd", a, b, M)
     op = EMDCost()
     cost = op(a, b, M)
-    return OTResult(cost, make(op.plan))
+    return OTResult(cost, from_array(op.plan))
 
 
 def emd2(a, b, M):
@@ -139,9 +139,9 @@ def emd2(a, b, M):
 
 
 def _safe_log(x):
-    positive = make(x._data > 0)
-    one = make(np.ones((), dtype=x.dtype))
-    return where(positive, log(where(positive, x, one)), make(np.asarray(-np.inf, x.dtype)))
+    positive = x > 0  # (an op: compiled calls replay it)
+    one = from_array(np.ones((), dtype=x.dtype))
+    return where(positive, log(where(positive, x, one)), from_array(np.asarray(-np.inf, x.dtype)))
 
 
 def sinkhorn(a, b, M, reg, numItermax=1000, stopThr=1e-9, warn=True):
@@ -158,7 +158,7 @@ def sinkhorn(a, b, M, reg, numItermax=1000, stopThr=1e-9, warn=True):
     a, b, M = _marginals("sinkhorn", a, b, M)
     log_a, log_b = _safe_log(a), _safe_log(b)
     K = M * (-1.0 / reg)
-    g = make(np.zeros(b.shape, dtype=M.dtype))
+    g = from_array(np.zeros(b.shape, dtype=M.dtype))
     converged = False
     for it in range(numItermax):
         f = log_a - logsumexp(K + g, axis=1)

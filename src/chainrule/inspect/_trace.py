@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.engine import toposort
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 # "dy/da = b" or "dY/dA: G B^T": a derivative (=) or a vjp rule (:) of one input
 _CLAUSE = re.compile(r"d(\w+)/d(\w+)\s*([:=])\s*")
@@ -223,7 +223,7 @@ class Trace:
 
     # ---- backward, one op at a time ------------------------------------------------------
     def _backward(self):
-        from chainrule.ops.shape import sum_to
+        from chainrule.core.broadcast import sum_to
 
         grads = {id(self.output): np.ones_like(self.output._data)}
         with _mode.no_grad():
@@ -234,11 +234,11 @@ class Trace:
                     continue
                 if len(gs) == 1:
                     step.upstream = gs[0]
-                    g_in = make(gs[0])
-                    ones = make(np.ones_like(gs[0]))
+                    g_in = from_array(gs[0])
+                    ones = from_array(np.ones_like(gs[0]))
                 else:
                     step.upstream = gs
-                    g_in = tuple(None if g is None else make(g) for g in gs)
+                    g_in = tuple(None if g is None else from_array(g) for g in gs)
                     ones = None
                 gin = node.vjp(g_in)
                 gin = gin if isinstance(gin, tuple) else (gin,)

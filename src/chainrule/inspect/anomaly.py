@@ -1,9 +1,10 @@
 """detect_anomaly: stop at the first op whose forward or backward gives NaN or inf; say where.
 
-Inside the context every recorded op remembers the line of user code that created it (a walk up
-a few frames, only while the context is active), and the engine's non-finite check is replaced by
-one that raises `AnomalyError` naming the op, the phase, the shapes, the creation site and a hint
-for the usual causes.
+Inside the context an interceptor (the kernel's extension point, core/mode.py) sees every op's
+forward and vjp: each op remembers the line of user code that created it (a walk up a few
+frames, only while the context is active), and the first non-finite result raises
+`AnomalyError` naming the op, the phase, the shapes, the creation site and a hint for the usual
+causes.
 """
 
 import functools
@@ -20,7 +21,6 @@ from chainrule.core import mode as _mode
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(chainrule.__file__)) + os.sep
 _sites = weakref.WeakKeyDictionary()  # Function node -> (filename, lineno, function name)
 _scopes = weakref.WeakKeyDictionary()  # Function node -> module name (while `scope` is used)
-_active = []  # stack of the detect_anomaly contexts now open
 scope = []  # names of the modules whose forward is running, innermost last (diagnose fills it)
 
 
@@ -58,16 +58,12 @@ class detect_anomaly:
         self.check_forward = bool(check_forward)
 
     def __enter__(self):
-        if not _active:
-            self._saved = _mode.state.anomaly
-        _active.append(self)
-        _mode.state.anomaly = _check  # the core calls it after every forward and vjp
+        self._intercept = _mode.intercept(_Checker(self.check_forward))
+        self._intercept.__enter__()
         return self
 
     def __exit__(self, *exc):
-        _active.remove(self)
-        if not _active:
-            _mode.state.anomaly = self._saved
+        self._intercept.__exit__(*exc)
         return False
 
     def __call__(self, fn):
@@ -81,7 +77,7 @@ class detect_anomaly:
 
 def _user_site():
     """(filename, lineno, function) of the innermost frame outside the chainrule package."""
-    frame = sys._getframe(2)
+    frame = sys._getframe(3)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -89,22 +85,46 @@ def _user_site():
     return frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
 
 
-def _check(node, phase, arrays, upstream):
-    """The core's anomaly hook: record creation sites; raise with context on NaN or inf."""
-    if phase == "forward":
-        if node not in _sites:
-            _sites[node] = _user_site()
-            if scope:
-                _scopes[node] = scope[-1]
-        if not _active[-1].check_forward:
+class _Checker(_mode.Interceptor):
+    """Records each op's creation site; raises with context at the first NaN or inf."""
+
+    def __init__(self, check_forward):
+        self.check_forward = check_forward
+
+    def forward(self, fn, inputs, arrays, raw, many):
+        # only ops recorded for backward (the ops inside a vjp are checked by its vjp event),
+        # and by the innermost detect_anomaly context only
+        if self is not _innermost() or not (fn.differentiable and _mode.state.grad_enabled
+                and any(t.requires_grad for t in inputs)):
             return
+        if fn not in _sites:
+            _sites[fn] = _user_site()
+            if scope:
+                _scopes[fn] = scope[-1]
+        if self.check_forward:
+            _check(fn, "forward", arrays, None, inputs)
+
+    def vjp(self, node, grads, upstream):
+        if self is _innermost():
+            _check(node, "vjp", grads, upstream, node.inputs)
+
+
+def _innermost():
+    for i in reversed(_mode.state.interceptors):
+        if type(i) is _Checker:
+            return i
+    return None
+
+
+def _check(node, phase, arrays, upstream, inputs):
+    """Raise AnomalyError with context if an array of this forward or vjp is not finite."""
     for i, a in enumerate(arrays):
         a = getattr(a, "_data", a)
         if a is None or a.dtype.kind not in "fc" or np.isfinite(a).all():
             continue
-        up = getattr(upstream, "_data", None)
-        hint = _hint(type(node).__name__, phase, node.inputs or (), a, up)
-        raise AnomalyError(_message(node, phase, i, a, hint), op=type(node).__name__,
+        op = type(node).__name__
+        hint = _hint(op, phase, inputs or (), a, getattr(upstream, "_data", None))
+        raise AnomalyError(_message(node, phase, i, a, hint, inputs), op=op,
                            phase="forward" if phase == "forward" else "backward",
                            site=_sites.get(node), scope=_scopes.get(node), hint=hint)
 
@@ -129,14 +149,14 @@ def _describe(t):
     return text
 
 
-def _message(node, phase, i, a, hint):
+def _message(node, phase, i, a, hint, inputs):
     op = type(node).__name__
     formula = (type(node).__doc__ or "").strip().split("\n")[0].split(";")[0]
     where = "forward" if phase == "forward" else "backward"
     what = "output" if phase == "forward" else f"gradient for input {i}"
     lines = [f"detect_anomaly: the {where} of {op} ({formula}) produced non-finite values in "
              f"its {what}; got {_bad(a)} (shape {a.shape})"]
-    inputs = node.inputs or ()
+    inputs = inputs or ()
     for k, t in enumerate(inputs):
         lines.append(f"  input {k}: {_describe(t)}")
     site = _sites.get(node)

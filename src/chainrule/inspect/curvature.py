@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _grad
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 _WHICH = ("LA", "SA", "LM", "BE")
 
@@ -62,7 +62,7 @@ class HessianOperator:
     def _pieces(self, v, p_index):
         lo, hi = self._offsets[p_index], self._offsets[p_index + 1]
         p = self.params[p_index]
-        return make(np.ascontiguousarray(v[lo:hi].reshape(p.shape), dtype=p.dtype))
+        return from_array(np.ascontiguousarray(v[lo:hi].reshape(p.shape), dtype=p.dtype))
 
     def matvec(self, v):
         """H v for a float64 vector v of length n."""
@@ -304,9 +304,9 @@ def critical_point(f, x, tol=1e-8, gtol=1e-6):
     from chainrule.core.transforms import grad as _grad_fn
     from chainrule.core.transforms import hessian
 
-    xv = x.detach() if isinstance(x, Tensor) else make(np.asarray(x))
+    xv = x.detach() if isinstance(x, Tensor) else from_array(np.asarray(x))
     if xv.dtype.kind not in "fc":
-        xv = make(xv.numpy().astype(_mode.state.default_dtype))
+        xv = from_array(xv.numpy().astype(_mode.state.default_dtype))
     g = np.asarray(_grad_fn(f)(xv).numpy(), dtype=np.float64).reshape(-1)
     Hm = np.asarray(hessian(f)(xv).numpy(), dtype=np.float64).reshape(xv.size, xv.size)
     lam = np.linalg.eigvalsh((Hm + Hm.T) / 2)

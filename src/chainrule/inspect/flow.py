@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainrule.core.tensor import make
-
 
 @dataclass
 class LayerFlow:
@@ -110,13 +108,14 @@ def gradient_flow(model, lr=None, vanishing=1e-3, exploding=1e3, reference=None,
 
 def _real_steps(model, optimizer):
     """{name: ||dw||} of one step of `optimizer`, taken on copies holding the same gradients."""
+    import chainrule as cr
     from chainrule.inspect.evidence import training_copy, update_norms
 
     if isinstance(model, dict):
         raise TypeError("gradient_flow: optimizer= needs the Module, not a dict of parameters")
     model_copy, opt_copy = training_copy(model, optimizer)
     for (_, p), (_, q) in zip(model.named_parameters(), model_copy.named_parameters()):
-        q.grad = None if p.grad is None else make(p.grad.numpy().copy())
+        q.grad = None if p.grad is None else cr.tensor(p.grad.numpy().copy())
     return update_norms(model_copy, opt_copy)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 
 @dataclass
@@ -45,8 +45,8 @@ def _evaluate(model, loss_fn, batches):
     total, count = 0.0, 0
     with _mode.no_grad():
         for X, y in batches:
-            X = X if isinstance(X, Tensor) else make(np.asarray(X))
-            y = y if isinstance(y, Tensor) else make(np.asarray(y))
+            X = X if isinstance(X, Tensor) else from_array(np.asarray(X))
+            y = y if isinstance(y, Tensor) else from_array(np.asarray(y))
             n = X.shape[0] if X.ndim else 1
             total += float(loss_fn(model(X), y).item()) * n
             count += n
@@ -89,14 +89,14 @@ class _Shifted:
         self.base = [np.array(p.numpy(), dtype=np.float64) for p in params]
 
     def set(self, coefficients, directions):
-        from chainrule.core.tensor import _bump_version
+        from chainrule.core.tensor import bump_version
 
         for i, p in enumerate(self.params):
             value = self.base[i].copy()
             for c, d in zip(coefficients, directions):
                 value += c * d[i]
             np.copyto(p.numpy(), value, casting="unsafe")
-            _bump_version(p)
+            bump_version(p)
 
     def restore(self):
         self.set((), ())

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule import ops as _ops
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.nn.losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -67,8 +67,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
     input = to_tensor(input)
     y = _ops.softplus(input, beta)
-    above = input._data * beta > threshold
-    return _ops.where(make(above), input, y) if above.any() else y
+    return _ops.where(input * beta > threshold, input, y)  # the branch is an op: compiles
 
 
 def sin(input, w0=1.0):
@@ -109,21 +108,20 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return input
     if p == 1:
-        return input * make(np.zeros((), dtype=input.dtype))
+        return input * from_array(np.zeros((), dtype=input.dtype))
     return input * DropoutMask(p)(input)  # 1/(1-p) where kept, so that E[y] = x
 
 
 def one_hot(tensor, num_classes=-1):
     """int64 tensor with a trailing axis of num_classes: 1 at each label, 0 elsewhere."""
-    labels = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    labels = tensor if isinstance(tensor, Tensor) else from_array(np.asarray(tensor))
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers; got dtype {labels.dtype}")
-    if num_classes == -1:
-        num_classes = int(labels.max()) + 1 if labels.size else 0
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
-        raise ValueError(f"one_hot: class label {bad} is out of range for {num_classes} classes")
-    return make((labels[..., None] == np.arange(num_classes)).astype(np.int64))
+    if num_classes == -1:  # (read from the values, as torch: give num_classes to compile it)
+        num_classes = int(labels.numpy().max()) + 1 if labels.numel() else 0
+    labels = _nn_ops.check_labels("one_hot", labels, num_classes, None)
+    classes = from_array(np.arange(num_classes))
+    return (labels.unsqueeze(-1) == classes).long()
 
 
 def embedding(input, weight, padding_idx=None):
@@ -132,10 +130,8 @@ def embedding(input, weight, padding_idx=None):
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers; got dtype {idx.dtype}")
     n = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        bad = idx[(idx < 0) | (idx >= n)].flat[0]
-        raise ValueError(f"embedding: index {bad} is out of range for {n} embeddings")
-    idx = input if isinstance(input, Tensor) else make(idx)  # ops on it: compile replays them
+    idx = input if isinstance(input, Tensor) else from_array(idx)  # ops on it: compile replays them
+    idx = _nn_ops.CheckIndex("embedding", n)(idx)
     rows = weight[idx]
     if padding_idx is None:
         return rows

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, _bump_version
+from chainrule.core.tensor import Tensor, bump_version
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
           "conv_transpose1d": 1.0, "conv_transpose2d": 1.0, "conv_transpose3d": 1.0,
@@ -54,7 +54,7 @@ def _write(tensor, values):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor; got {type(tensor).__name__}")
     np.copyto(tensor._data, values, casting="unsafe")
-    _bump_version(tensor)
+    bump_version(tensor)
     return tensor
 
 

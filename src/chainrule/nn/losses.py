@@ -8,7 +8,7 @@ an elementwise loss whose target shape differs from the input's raises a ValueEr
 import numpy as np
 
 from chainrule import ops as _ops
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops import nn_ops as _nn_ops
 from chainrule.ops.arithmetic import to_tensor
 
@@ -62,7 +62,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     input, target = _pair("huber_loss", input, target, reduction)
     d = input - target
     a = d.abs()
-    small = make(a._data < delta)
+    small = a < delta  # (an op: a compiled call replays the branch choice)
     return _reduce(_ops.where(small, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
 
 
@@ -75,23 +75,14 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     a = d.abs()
     if beta == 0:
         return _reduce(a, reduction)
-    small = make(a._data < beta)
+    small = a < beta
     return _reduce(_ops.where(small, (0.5 / beta) * d * d, a - 0.5 * beta), reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """l = -w (y log x + (1 - y) log(1 - x)) for probabilities x; each log clamped at -100."""
     input, target = _pair("binary_cross_entropy", input, target, reduction)
-    x = input._data
-    if x.size and not (x.min() >= 0 and x.max() <= 1):
-        raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1]; got "
-                         f"values from {x.min()} to {x.max()} (for logits use "
-                         "binary_cross_entropy_with_logits)")
-    y = target._data
-    if y.size and not (y.min() >= 0 and y.max() <= 1):
-        raise ValueError(f"binary_cross_entropy: target must be in [0, 1]; got values from "
-                         f"{y.min()} to {y.max()}")
-    loss = _nn_ops.binary_cross_entropy(input, target)
+    loss = _nn_ops.binary_cross_entropy(input, target)  # (its forward checks both ranges)
     if weight is not None:
         loss = loss * _weight("binary_cross_entropy", weight, input, "weight")
     return _reduce(loss, reduction)
@@ -166,12 +157,12 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
     Written with ops on the labels (a Tensor), so a compiled step replays it with new labels.
     """
     labels = _nn_ops.check_labels(op, labels, logp.shape[axis], ignore_index)
-    zero = make(np.zeros((), dtype=logp.dtype))
+    zero = from_array(np.zeros((), dtype=logp.dtype))
     ignored = labels == ignore_index
-    safe = _ops.where(ignored, make(np.zeros((), dtype=labels.dtype)), labels)
-    loss = -_nn_ops.take_along_axis(logp, safe.unsqueeze(axis), axis).reshape(labels.shape)
+    safe = _ops.where(ignored, from_array(np.zeros((), dtype=labels.dtype)), labels)
+    loss = -_ops.take_along_dim(logp, safe.unsqueeze(axis), axis).reshape(labels.shape)
     if weight is not None:
-        loss = loss * make(weight)[safe]
+        loss = loss * from_array(weight)[safe]
     loss = _ops.where(ignored, zero, loss)
     if reduction == "none":
         return loss
@@ -183,9 +174,9 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
 
 def _kept_weight(labels, ignored, weight, dtype):
     """sum_n w_{y_n} over the samples that are not ignored (their count without weights)."""
-    zero = make(np.zeros((), dtype=dtype))
-    w = make(weight)[_ops.where(ignored, make(np.zeros((), labels.dtype)), labels)] \
-        if weight is not None else make(np.ones(labels.shape, dtype=dtype))
+    zero = from_array(np.zeros((), dtype=dtype))
+    w = from_array(weight)[_ops.where(ignored, from_array(np.zeros((), labels.dtype)), labels)] \
+        if weight is not None else from_array(np.ones(labels.shape, dtype=dtype))
     return _ops.where(ignored, zero, w).sum()
 
 
@@ -194,7 +185,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     'mean' divides by sum_n w_{y_n} over samples whose label is not ignore_index."""
     input, axis, _, weight = _class_setup("nll_loss", input, weight, reduction)
     labels = _labels("nll_loss", target, input, axis)
-    labels = target if isinstance(target, Tensor) else make(labels)
+    labels = target if isinstance(target, Tensor) else from_array(labels)
     return _nll("nll_loss", input, labels, axis, weight, ignore_index, reduction)
 
 
@@ -222,15 +213,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             q = q * (1 - label_smoothing) + label_smoothing / C
         prod = logp * q
         if weight is not None:
-            prod = prod * make(weight.reshape(wshape))
+            prod = prod * from_array(weight.reshape(wshape))
         if reduction == "none":
             return -prod.sum(axis)
         total = -prod.sum()
         return total if reduction == "sum" else total / (input.size // C if C else 0)
     labels = _labels("cross_entropy", target, input, axis)
     fused = input.ndim == 2 and weight is None and label_smoothing == 0 and \
-        reduction != "none" and labels.size and not (labels == ignore_index).any()
-    labels = target if isinstance(target, Tensor) else make(labels)  # the caller's array
+        reduction != "none" and labels.size
+    labels = target if isinstance(target, Tensor) else from_array(labels)  # the caller's array
     if fused:  # the common classifier loss: one graph node (same value and derivatives)
         return _nn_ops.softmax_cross_entropy(input, labels, reduction, ignore_index)
     logp = _ops.log_softmax(input, axis)
@@ -238,9 +229,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if label_smoothing == 0:
         return nll
     # PyTorch: (1 - eps) nll + eps / C * smooth, smooth_n = -sum_c w_c log p_{n,c}
-    smooth = -(logp * make(weight.reshape(wshape)) if weight is not None else logp).sum(axis)
+    smooth = -(logp * from_array(weight.reshape(wshape)) if weight is not None else logp).sum(axis)
     ignored = labels == ignore_index
-    zero = make(np.zeros((), dtype=logp.dtype))
+    zero = from_array(np.zeros((), dtype=logp.dtype))
     smooth = _ops.where(ignored, zero, smooth)
     if reduction == "sum":
         smooth = smooth.sum()
@@ -261,9 +252,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = make(target._data > 0)
+        positive = target > 0
         # y log y with log of 1 where y = 0, so neither the value nor its gradient is NaN
-        safe = _ops.where(positive, target, make(np.ones((), dtype=target.dtype)))
+        safe = _ops.where(positive, target, from_array(np.ones((), dtype=target.dtype)))
         loss = target * safe.log() - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)

@@ -10,7 +10,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, _bump_version
+from chainrule.core.tensor import Tensor, bump_version
 
 
 class Parameter(Tensor):
@@ -67,8 +67,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}: forward() is not defined")
 
     def __call__(self, *args, **kwargs):
-        if _mode.state.tracer is not None:  # cr.compile: a replay is for this train/eval mode
-            _mode.state.tracer.module(self)
+        for i in _mode.state.interceptors:  # (cr.compile: a replay is for this train/eval mode)
+            i.module_call(self)
         if not (self._forward_hooks or self._forward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
@@ -281,7 +281,7 @@ class Module:
                 p.grad = Tensor(np.zeros_like(p.grad._data))  # leave a recorded graph alone
             else:
                 p.grad._data.fill(0)
-                _bump_version(p.grad)
+                bump_version(p.grad)
 
     def apply(self, fn):
         """Call fn(m) on every descendant (children first), then on self; returns self."""
@@ -357,7 +357,7 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 np.copyto(t._data, _raw(state_dict[k]), casting="unsafe")
-                _bump_version(t)
+                bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- repr ----------------------------------------------------------------------------

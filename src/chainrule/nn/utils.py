@@ -3,8 +3,8 @@
 import numpy as np
 
 from chainrule import ops as _ops
-from chainrule.core.compile import effect
-from chainrule.core.tensor import Tensor, _bump_version, make
+from chainrule.compile import effect
+from chainrule.core.tensor import Tensor, bump_version, from_array
 
 
 def _tensors(parameters):
@@ -18,7 +18,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = [p.grad for p in _tensors(parameters) if p.grad is not None]
     norm_type = float(norm_type)
     if not grads:
-        return make(np.zeros((), dtype=np.float32))
+        return from_array(np.zeros((), dtype=np.float32))
     if norm_type == np.inf:
         total = max(float(np.max(np.abs(g._data))) if g.size else 0.0 for g in grads)
     else:
@@ -31,8 +31,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = min(max_norm / (total + 1e-6), 1.0)
     for g in grads:
         g._data *= g._data.dtype.type(coef)
-        _bump_version(g)
-    return make(np.asarray(total, dtype=grads[0].dtype))
+        bump_version(g)
+    return from_array(np.asarray(total, dtype=grads[0].dtype))
 
 
 @effect
@@ -42,7 +42,7 @@ def clip_grad_value_(parameters, clip_value):
     for p in _tensors(parameters):
         if p.grad is not None:
             np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
-            _bump_version(p.grad)
+            bump_version(p.grad)
 
 
 def parameters_to_vector(parameters):
@@ -67,5 +67,5 @@ def vector_to_parameters(vec, parameters):
     start = 0
     for p in params:
         np.copyto(p._data, data[start:start + p.size].reshape(p.shape), casting="unsafe")
-        _bump_version(p)
+        bump_version(p)
         start += p.size

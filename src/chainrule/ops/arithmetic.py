@@ -4,7 +4,8 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.function import Function
-from chainrule.core.tensor import Tensor, as_array, make
+from chainrule.core.tensor import Tensor, as_array, from_array
+from chainrule.ops.registry import op
 
 _float_kinds = "fc"
 
@@ -17,14 +18,14 @@ def to_tensor(value, like=None):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
-        return make(value)
+        return from_array(value)
     if like is not None and isinstance(value, (int, float, bool, np.number)):
         kind = like._data.dtype.kind
         if kind in _float_kinds or (isinstance(value, (int, bool, np.integer)) and kind in "iub"):
-            return make(np.asarray(value, dtype=like._data.dtype))
+            return from_array(np.asarray(value, dtype=like._data.dtype))
         if isinstance(value, (float, np.floating)):
-            return make(np.asarray(value, dtype=_mode.state.default_dtype))
-    return make(as_array(value))
+            return from_array(np.asarray(value, dtype=_mode.state.default_dtype))
+    return from_array(as_array(value))
 
 
 def _pair(a, b):
@@ -117,7 +118,7 @@ class Pow(Function):
     def vjp(self, g):
         a, b = self.inputs
         ga = g * b * a ** (b - 1) if a.requires_grad else None
-        gb = g * self.output * log(a) if b.requires_grad else None
+        gb = g * self.output * a.log() if b.requires_grad else None
         return ga, gb
 
 
@@ -132,40 +133,56 @@ def _binary(cls, name, a, b):
         raise
 
 
-def add(a, b):
-    """Elementwise a + b (broadcasting)."""
-    return _binary(Add, "add", a, b)
+@op(methods=("add", "__add__"), reflected=("__radd__",), classes=(Add,))
+def add(input, other, alpha=1):
+    """Elementwise input + alpha * other (broadcasting)."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Add, "add", input, other)
 
 
-def sub(a, b):
-    """Elementwise a - b (broadcasting)."""
-    return _binary(Sub, "sub", a, b)
+@op(methods=("sub", "subtract", "__sub__"), reflected=("__rsub__",), classes=(Sub,))
+def sub(input, other, alpha=1):
+    """Elementwise input - alpha * other (broadcasting)."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Sub, "sub", input, other)
 
 
-def mul(a, b):
-    """Elementwise a * b (broadcasting)."""
-    return _binary(Mul, "mul", a, b)
+@op(methods=("mul", "multiply", "__mul__"), reflected=("__rmul__",), classes=(Mul,))
+def mul(input, other):
+    """Elementwise input * other (broadcasting)."""
+    return _binary(Mul, "mul", input, other)
 
 
-def div(a, b):
-    """Elementwise a / b (broadcasting). Integer tensors divide to floats, as in PyTorch."""
-    return _binary(Div, "div", a, b)
+@op(methods=("div", "divide", "true_divide", "__truediv__"), reflected=("__rtruediv__",),
+    classes=(Div,))
+def div(input, other):
+    """Elementwise input / other (broadcasting). Integer tensors divide to floats, as in torch."""
+    return _binary(Div, "div", input, other)
 
 
-def neg(x):
-    """-x."""
-    return Neg()(to_tensor(x))
+@op(methods=("neg", "negative", "__neg__"), classes=(Neg,))
+def neg(input):
+    """-input."""
+    return Neg()(to_tensor(input))
 
 
-def pow(a, b):
-    """Elementwise a ** b (broadcasting)."""
-    return _binary(Pow, "pow", a, b)
+@op(methods=("positive", "__pos__"))
+def positive(input):
+    """+input: the tensor itself."""
+    return to_tensor(input)
 
 
-def square(x):
-    """x^2 (as x * x, so every order of derivative is exact)."""
-    x = to_tensor(x)
+@op(methods=("pow", "__pow__"), reflected=("__rpow__",), classes=(Pow,))
+def pow(input, exponent):
+    """Elementwise input ** exponent (broadcasting)."""
+    return _binary(Pow, "pow", input, exponent)
+
+
+@op(methods=("square",))
+def square(input):
+    """input^2 (as input * input, so every order of derivative is exact)."""
+    x = to_tensor(input)
     return Mul()(x, x)
 
-
-from chainrule.ops.elementwise import log  # noqa: E402  (Pow's vjp uses log)

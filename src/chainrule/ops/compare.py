@@ -4,8 +4,10 @@ replays it on new data like every other op."""
 
 import numpy as np
 
+from chainrule.core import mode as _mode
 from chainrule.core.function import Nondifferentiable
 from chainrule.ops.arithmetic import _pair, to_tensor
+from chainrule.ops.registry import op
 
 
 class Compare(Nondifferentiable):
@@ -79,7 +81,7 @@ class TieWeights(Nondifferentiable):
         self.wins, self.dtype = wins, dtype
 
     def forward(self, a, b):
-        w = self.wins(a, b).astype(self.dtype)
+        w = np.asarray(self.wins(a, b), dtype=self.dtype)  # (an array even for 0-d a and b)
         w[a == b] = 0.5
         return w
 
@@ -94,22 +96,26 @@ class ArgmaxShare(Nondifferentiable):
 
     def forward(self, x, y):
         y = y if self.keepdims else np.expand_dims(y, self.axes)
-        mask = (x == y).astype(x.dtype)
+        mask = np.asarray(x == y, dtype=x.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
         return mask
 
 
 class OneHot(Nondifferentiable):
-    """y[n, labels[n]] = 1, else 0: an (N, classes) array of dtype"""
+    """y[n, labels[n]] = 1, else 0 (a zero row where labels[n] == ignore): (N, classes) of dtype"""
 
-    __slots__ = ("classes", "dtype")
+    __slots__ = ("classes", "dtype", "ignore")
 
-    def __init__(self, classes, dtype):
-        self.classes, self.dtype = classes, dtype
+    def __init__(self, classes, dtype, ignore=None):
+        self.classes, self.dtype, self.ignore = classes, dtype, ignore
 
     def forward(self, labels):
         y = np.zeros((len(labels), self.classes), dtype=self.dtype)
-        y[np.arange(len(labels)), labels] = 1
+        rows = np.arange(len(labels))
+        if self.ignore is not None and (labels == self.ignore).any():
+            kept = labels != self.ignore
+            rows, labels = rows[kept], labels[kept]
+        y[rows, labels] = 1
         return y
 
 
@@ -117,14 +123,13 @@ class DropoutMask(Nondifferentiable):
     """y = 1/(1-p) with probability 1 - p, else 0, shaped and typed like x (fresh draws)"""
 
     __slots__ = ("p",)
+    pure = False
 
     def __init__(self, p):
         self.p = p
 
     def forward(self, x):
-        from chainrule.core.mode import state
-
-        scale = (state.rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype)
+        scale = (_mode.state.rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype)
         scale *= 1.0 / (1.0 - self.p)  # kept entries are scaled so that E[y] = x
         return scale
 
@@ -138,46 +143,148 @@ def _compare(ufunc, name, a, b):
                          "together") from None
 
 
-def eq(a, b):
-    """Elementwise a == b (boolean tensor)."""
-    return _compare(np.equal, "eq", a, b)
+_NOT_DIFF = dict(differentiable=False)
 
 
-def ne(a, b):
-    """Elementwise a != b (boolean tensor)."""
-    return _compare(np.not_equal, "ne", a, b)
+@op(methods=("eq", "__eq__"), classes=(Compare,), **_NOT_DIFF)
+def eq(input, other):
+    """Elementwise input == other (boolean tensor)."""
+    return _compare(np.equal, "eq", input, other)
 
 
-def lt(a, b):
-    """Elementwise a < b (boolean tensor)."""
-    return _compare(np.less, "lt", a, b)
+@op(methods=("ne", "__ne__"), classes=(Compare,), **_NOT_DIFF)
+def ne(input, other):
+    """Elementwise input != other (boolean tensor)."""
+    return _compare(np.not_equal, "ne", input, other)
 
 
-def le(a, b):
-    """Elementwise a <= b (boolean tensor)."""
-    return _compare(np.less_equal, "le", a, b)
+@op(methods=("lt", "less", "__lt__"), classes=(Compare,), **_NOT_DIFF)
+def lt(input, other):
+    """Elementwise input < other (boolean tensor)."""
+    return _compare(np.less, "lt", input, other)
 
 
-def gt(a, b):
-    """Elementwise a > b (boolean tensor)."""
-    return _compare(np.greater, "gt", a, b)
+@op(methods=("le", "less_equal", "__le__"), classes=(Compare,), **_NOT_DIFF)
+def le(input, other):
+    """Elementwise input <= other (boolean tensor)."""
+    return _compare(np.less_equal, "le", input, other)
 
 
-def ge(a, b):
-    """Elementwise a >= b (boolean tensor)."""
-    return _compare(np.greater_equal, "ge", a, b)
+@op(methods=("gt", "greater", "__gt__"), classes=(Compare,), **_NOT_DIFF)
+def gt(input, other):
+    """Elementwise input > other (boolean tensor)."""
+    return _compare(np.greater, "gt", input, other)
 
 
-def argmax(x, axis=None, keepdims=False):
-    """Index of the maximum (of the flattened tensor when axis is None), int64."""
-    return ArgReduce(np.argmax, axis, keepdims)(to_tensor(x))
+@op(methods=("ge", "greater_equal", "__ge__"), classes=(Compare,), **_NOT_DIFF)
+def ge(input, other):
+    """Elementwise input >= other (boolean tensor)."""
+    return _compare(np.greater_equal, "ge", input, other)
 
 
-def argmin(x, axis=None, keepdims=False):
-    """Index of the minimum (of the flattened tensor when axis is None), int64."""
-    return ArgReduce(np.argmin, axis, keepdims)(to_tensor(x))
+def _arg_reduce(pick, name, input, dim, keepdim):
+    x = to_tensor(input)
+    if dim is not None:
+        if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+            raise ValueError(f"{name}: dim {dim} is out of range for a tensor of {x.ndim} "
+                             "dimensions")
+        if x.ndim and x.shape[dim] == 0:
+            raise ValueError(f"{name}: cannot reduce over the empty dimension {dim} of shape "
+                             f"{x.shape}")
+        dim = dim % x.ndim if x.ndim else None
+    elif x.size == 0:
+        raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
+    if dim is None and keepdim:  # torch keeps every dimension, each of length 1
+        return ArgReduce(pick, None, False)(x).reshape((1,) * x.ndim)
+    return ArgReduce(pick, dim, keepdim)(x)
 
 
-def sign(x):
+@op(methods=("argmax",), classes=(ArgReduce,), **_NOT_DIFF)
+def argmax(input, dim=None, keepdim=False):
+    """Index of the maximum along `dim` (of the flattened tensor when dim is None), int64."""
+    return _arg_reduce(np.argmax, "argmax", input, dim, keepdim)
+
+
+@op(methods=("argmin",), classes=(ArgReduce,), **_NOT_DIFF)
+def argmin(input, dim=None, keepdim=False):
+    """Index of the minimum along `dim` (of the flattened tensor when dim is None), int64."""
+    return _arg_reduce(np.argmin, "argmin", input, dim, keepdim)
+
+
+@op(methods=("sign",), classes=(Sign,), **_NOT_DIFF)
+def sign(input):
     """-1, 0 or 1 elementwise (gradient zero almost everywhere, so not recorded)."""
-    return Sign()(to_tensor(x))
+    return Sign()(to_tensor(input))
+
+
+class LogicalNot(Nondifferentiable):
+    """y = not x (boolean)"""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.logical_not(x)
+
+
+class Truth(Nondifferentiable):
+    """y = all(x) or any(x) over axes (boolean)"""
+
+    __slots__ = ("reduce", "axes", "keepdims")
+
+    def __init__(self, reduce, axes, keepdims):
+        self.reduce, self.axes, self.keepdims = reduce, axes, keepdims
+
+    def forward(self, x):
+        return np.asarray(self.reduce(x, axis=self.axes, keepdims=self.keepdims))
+
+
+@op(methods=("logical_and", "__and__"), reflected=("__rand__",), classes=(Compare,),
+    **_NOT_DIFF)
+def logical_and(input, other):
+    """Elementwise input and other (boolean tensor; & on tensors)."""
+    return _compare(np.logical_and, "logical_and", input, other)
+
+
+@op(methods=("logical_or", "__or__"), reflected=("__ror__",), classes=(Compare,), **_NOT_DIFF)
+def logical_or(input, other):
+    """Elementwise input or other (boolean tensor; | on tensors)."""
+    return _compare(np.logical_or, "logical_or", input, other)
+
+
+@op(methods=("logical_xor", "__xor__"), reflected=("__rxor__",), classes=(Compare,),
+    **_NOT_DIFF)
+def logical_xor(input, other):
+    """Elementwise input xor other (boolean tensor; ^ on tensors)."""
+    return _compare(np.logical_xor, "logical_xor", input, other)
+
+
+@op(methods=("logical_not", "__invert__"), classes=(LogicalNot,), **_NOT_DIFF)
+def logical_not(input):
+    """Elementwise not input (boolean tensor; ~ on tensors)."""
+    return LogicalNot()(to_tensor(input))
+
+
+def _truth(reduce, name, input, dim, keepdim):
+    x = to_tensor(input)
+    if dim is None:
+        axes = None
+    else:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        for d in dims:
+            if not -max(x.ndim, 1) <= d < max(x.ndim, 1):
+                raise ValueError(f"{name}: dim {d} is out of range for a tensor of {x.ndim} "
+                                 "dimensions")
+        axes = tuple(d % max(x.ndim, 1) for d in dims) if x.ndim else None
+    return Truth(reduce, axes, keepdim)(x)
+
+
+@op(methods=("all",), classes=(Truth,), **_NOT_DIFF)
+def all(input, dim=None, keepdim=False):
+    """True where every element along `dim` (or of the whole tensor) is non-zero."""
+    return _truth(np.all, "all", input, dim, keepdim)
+
+
+@op(methods=("any",), classes=(Truth,), **_NOT_DIFF)
+def any(input, dim=None, keepdim=False):
+    """True where some element along `dim` (or of the whole tensor) is non-zero."""
+    return _truth(np.any, "any", input, dim, keepdim)

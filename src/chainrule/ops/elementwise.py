@@ -1,11 +1,12 @@
-"""Elementwise functions: exp log sqrt sin cos tanh abs relu leaky_relu elu clip maximum where."""
+"""Elementwise functions: exp log sqrt sin cos tanh abs relu leaky_relu elu clamp maximum where."""
 
 import numpy as np
 
 from chainrule.core.function import Function
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.arithmetic import _pair, to_tensor
 from chainrule.ops.compare import InsideMask, Sign, SlopeMask, TieWeights
+from chainrule.ops.registry import op
 
 
 class Exp(Function):
@@ -229,98 +230,123 @@ class Where(Function):
 
     def vjp(self, g):
         a, b, c = self.inputs
-        zero = make(np.zeros((), dtype=g.dtype))
+        zero = from_array(np.zeros((), dtype=g.dtype))
         ga = Where()(g, zero, c) if a.requires_grad else None
         gb = Where()(zero, g, c) if b.requires_grad else None
         return ga, gb, None
 
 
-def exp(x):
+@op(methods=("exp",), classes=(Exp,))
+def exp(input):
     """e^x."""
-    return Exp()(to_tensor(x))
+    return Exp()(to_tensor(input))
 
 
-def log(x):
+@op(methods=("log",), classes=(Log,))
+def log(input):
     """Natural logarithm."""
-    return Log()(to_tensor(x))
+    return Log()(to_tensor(input))
 
 
-def log1p(x):
+@op(methods=("log1p",), classes=(Log1p,))
+def log1p(input):
     """log(1 + x), accurate for small x."""
-    return Log1p()(to_tensor(x))
+    return Log1p()(to_tensor(input))
 
 
-def expm1(x):
+@op(methods=("expm1",), classes=(Expm1,))
+def expm1(input):
     """e^x - 1, accurate for small x."""
-    return Expm1()(to_tensor(x))
+    return Expm1()(to_tensor(input))
 
 
-def sqrt(x):
+@op(methods=("sqrt",), classes=(Sqrt,))
+def sqrt(input):
     """Square root."""
-    return Sqrt()(to_tensor(x))
+    return Sqrt()(to_tensor(input))
 
 
-def sin(x):
+@op(methods=("rsqrt",))
+def rsqrt(input):
+    """1 / sqrt(x)."""
+    return 1 / Sqrt()(to_tensor(input))
+
+
+@op(methods=("sin",), classes=(Sin,))
+def sin(input):
     """Sine."""
-    return Sin()(to_tensor(x))
+    return Sin()(to_tensor(input))
 
 
-def cos(x):
+@op(methods=("cos",), classes=(Cos,))
+def cos(input):
     """Cosine."""
-    return Cos()(to_tensor(x))
+    return Cos()(to_tensor(input))
 
 
-def tanh(x):
+@op(methods=("tanh",), classes=(Tanh,))
+def tanh(input):
     """Hyperbolic tangent."""
-    return Tanh()(to_tensor(x))
+    return Tanh()(to_tensor(input))
 
 
-def abs(x):
+@op(methods=("abs", "absolute", "__abs__"), classes=(Abs, Sign))
+def abs(input):
     """|x|."""
-    return Abs()(to_tensor(x))
+    return Abs()(to_tensor(input))
 
 
-def relu(x):
+@op(methods=("relu",), classes=(Relu, ReluGrad))
+def relu(input):
     """max(x, 0)."""
-    return Relu()(to_tensor(x))
+    return Relu()(to_tensor(input))
 
 
-def leaky_relu(x, negative_slope=0.01):
+@op(methods=("leaky_relu",), classes=(LeakyRelu, SlopeMask))
+def leaky_relu(input, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
-    return LeakyRelu(negative_slope)(to_tensor(x))
+    return LeakyRelu(negative_slope)(to_tensor(input))
 
 
-def elu(x, alpha=1.0):
+@op(methods=("elu",), classes=(Elu,))
+def elu(input, alpha=1.0):
     """x if x > 0 else alpha * (e^x - 1)."""
-    return Elu(alpha)(to_tensor(x))
+    return Elu(alpha)(to_tensor(input))
 
 
-def clip(x, min=None, max=None):
-    """Clamp x into [min, max] (either bound may be None), as PyTorch's clamp."""
+@op(methods=("clamp", "clip"), classes=(Clip, InsideMask), also=("clip",))
+def clamp(input, min=None, max=None):
+    """Clamp x into [min, max] (either bound may be None), as torch.clamp."""
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
-    return Clip(min, max)(to_tensor(x))
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clip(min, max)(to_tensor(input))
 
 
-def maximum(a, b):
-    """Elementwise max(a, b) (broadcasting)."""
-    return Maximum()(*_pair(a, b))
+@op(methods=("maximum",), classes=(Maximum, TieWeights))
+def maximum(input, other):
+    """Elementwise max(input, other) (broadcasting)."""
+    return Maximum()(*_pair(input, other))
 
 
-def minimum(a, b):
-    """Elementwise min(a, b) (broadcasting)."""
-    return Minimum()(*_pair(a, b))
+@op(methods=("minimum",), classes=(Minimum, TieWeights))
+def minimum(input, other):
+    """Elementwise min(input, other) (broadcasting)."""
+    return Minimum()(*_pair(input, other))
 
 
-def where(condition, a, b):
-    """a where condition else b (broadcasting); the condition is not differentiated."""
-    cond = condition if isinstance(condition, Tensor) else make(np.asarray(condition))
+@op(classes=(Where,))
+def where(condition, input, other):
+    """input where condition else other (broadcasting); the condition is not differentiated."""
+    cond = condition if isinstance(condition, Tensor) else from_array(np.asarray(condition))
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
-    a, b = _pair(a, b)
+    a, b = _pair(input, other)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: shapes of condition {cond.shape}, a {a.shape} and b {b.shape} "
-                         "cannot be broadcast together") from None
+        raise ValueError(f"where: shapes of condition {cond.shape}, input {a.shape} and other "
+                         f"{b.shape} cannot be broadcast together") from None
     return Where()(a, b, cond)
+
+
+clip = clamp

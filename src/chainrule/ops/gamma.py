@@ -8,9 +8,11 @@ import math
 import numpy as np
 
 from chainrule.core.function import Function
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import _pair, to_tensor
+from chainrule.ops.compare import eq, logical_and
 from chainrule.ops.elementwise import exp, log, where
+from chainrule.ops.registry import op
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
@@ -86,16 +88,19 @@ class Ndtri(Function):
         return g * _SQRT_2PI * exp(0.5 * (y * y))
 
 
+@op(methods=("lgamma",), classes=(Lgamma,))
 def lgamma(x):
     """log|Gamma(x)| (scipy.special.gammaln); d/dx = digamma(x)."""
     return Lgamma()(_float(x))
 
 
+@op(methods=("digamma",), classes=(Polygamma,))
 def digamma(x):
     """psi(x) = d/dx log Gamma(x) (scipy.special.digamma); d/dx = polygamma(1, x)."""
     return Polygamma(0)(_float(x))
 
 
+@op(classes=(Polygamma,))
 def polygamma(n, x):
     """psi^(n)(x) = d^(n+1)/dx^(n+1) log Gamma(x) for an integer n >= 0."""
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
@@ -103,27 +108,32 @@ def polygamma(n, x):
     return Polygamma(int(n))(_float(x))
 
 
+@op(classes=(Polygamma,))
 def trigamma(x):
     """psi^(1)(x) = d^2/dx^2 log Gamma(x)."""
     return Polygamma(1)(_float(x))
 
 
+@op()
 def lbeta(a, b):
     """log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)."""
     a, b = _float(a), _float(b)
     return lgamma(a) + lgamma(b) - lgamma(a + b)
 
 
+@op(classes=(Ndtr,))
 def ndtr(x):
     """Standard normal CDF Phi(x) (scipy.special.ndtr); d/dx = the standard normal pdf."""
     return Ndtr()(_float(x))
 
 
+@op(classes=(Ndtri,))
 def ndtri(p):
     """Standard normal quantile Phi^-1(p) for p in [0, 1] (scipy.special.ndtri)."""
     return Ndtri()(_float(p))
 
 
+@op(methods=("xlogy",))
 def xlogy(x, y):
     """x log y with 0 log 0 = 0 (scipy.special.xlogy); d/dx = log y, d/dy = x / y (0 at 0, 0).
 
@@ -131,8 +141,7 @@ def xlogy(x, y):
     no inf or NaN reaches the gradient through the inactive branch.
     """
     x, y = _pair(x, y)
-    corner = (x._data == 0) & (y._data == 0)
-    if corner.any():
-        y = where(make(corner), make(np.ones((), dtype=y.dtype)), y)
+    corner = logical_and(eq(x, 0), eq(y, 0))  # (ops, not NumPy: a compiled call replays them)
+    y = where(corner, from_array(np.ones((), dtype=y.dtype)), y)
     with np.errstate(divide="ignore"):  # log 0 = -inf is the documented answer for x > 0 = y
         return x * log(y)

@@ -1,4 +1,5 @@
-"""In-place writes. They are never recorded; they are refused where autodiff needs the old value.
+"""In-place writes (torch's ``_`` methods). They are never recorded for backward; they are
+refused where autodiff needs the old value.
 
 Each write stamps the tensor's version counter (shared with its views), so a graph node that
 saved the tensor before the write refuses to backpropagate with the changed value.
@@ -7,8 +8,10 @@ saved the tensor before the write refuses to backpropagate with the changed valu
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, _bump_version
+from chainrule.core.tensor import Tensor, bump_version
 from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.registry import op
+from chainrule.ops.shape import _convert_index
 
 
 def _check_writable(op, t):
@@ -21,16 +24,16 @@ def _check_writable(op, t):
 
 
 def _write(op, t, kernel, value=None, *params):
-    """kernel(t's array, value, *params) writes into t; cr.compile records it as one step."""
+    """kernel(t's array, value, *params) writes into t (an interceptor event: cr.compile
+    records it as one step)."""
     _check_writable(op, t)
-    tracer = _mode.state.tracer
-    if tracer is not None:
-        tracer.write(op, t, kernel, value, params)
+    for i in _mode.state.interceptors:
+        i.write(op, t, kernel, value, params)
     try:
         kernel(t._data, value, *params)
     except ValueError as e:
         raise ValueError(f"{op}: cannot write into a tensor of shape {t.shape}: {e}") from None
-    _bump_version(t)
+    bump_version(t)
     return t
 
 
@@ -73,44 +76,56 @@ def _assign(d, v, index):
         raise ValueError(f"index {index!r}: {e}") from None
 
 
+@op(methods=("add_", "__iadd__"), export=False)
 def add_(t, other, alpha=1):
     """t += alpha * other, in place."""
     return _write("add_", t, _add, _value(other, t), alpha)
 
 
+@op(methods=("sub_", "__isub__"), export=False)
 def sub_(t, other, alpha=1):
     """t -= alpha * other, in place."""
     return _write("sub_", t, _subtract, _value(other, t), alpha)
 
 
+@op(methods=("mul_", "__imul__"), export=False)
 def mul_(t, other):
     """t *= other, in place."""
     return _write("mul_", t, _multiply, _value(other, t))
 
 
+@op(methods=("div_", "__itruediv__"), export=False)
 def div_(t, other):
     """t /= other, in place."""
     return _write("div_", t, _divide, _value(other, t))
 
 
+@op(methods=("copy_",), export=False)
 def copy_(t, src):
     """Copy src's values into t (broadcasting), in place."""
     return _write("copy_", t, _copy, src._data if isinstance(src, Tensor) else np.asarray(src))
 
 
+@op(methods=("fill_",), export=False)
 def fill_(t, value):
     """Set every element of t to value, in place."""
     return _write("fill_", t, _fill, None, value)
 
 
+@op(methods=("clamp_", "clip_"), export=False)
 def clamp_(t, min=None, max=None):
     """Clamp t into [min, max], in place."""
     return _write("clamp_", t, _clip, None, min, max)
 
 
+@op(methods=("__setitem__",), export=False)
 def setitem_(t, index, value):
     """t[index] = value, in place."""
-    from chainrule.ops.shape import _convert_index
-
     v = value._data if isinstance(value, Tensor) else np.asarray(value)
     return _write("setitem", t, _assign, v, _convert_index(index))
+
+
+@op(methods=("zero_",), export=False)
+def zero_(t):
+    """Set every element of t to 0, in place."""
+    return _write("zero_", t, _fill, None, 0)

@@ -7,8 +7,9 @@ Gaussian log-density work.
 import numpy as np
 
 from chainrule.core.function import Function
-from chainrule.core.tensor import make
+from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import _pair
+from chainrule.ops.registry import op
 
 
 class MatMul(Function):
@@ -54,9 +55,10 @@ def _is_transposed(x):
     return x.flags.f_contiguous and not x.flags.c_contiguous
 
 
-def matmul(a, b):
-    """Matrix product a @ b (NumPy semantics for 1-D and batched operands)."""
-    a, b = _pair(a, b)
+@op(methods=("matmul", "__matmul__"), reflected=("__rmatmul__",), classes=(MatMul,))
+def matmul(input, other):
+    """Matrix product input @ other (NumPy semantics for 1-D and batched operands)."""
+    a, b = _pair(input, other)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension; got shapes "
                          f"{a.shape} and {b.shape} (use * for scalars)")
@@ -74,7 +76,7 @@ def matmul(a, b):
 
 
 def _tril_mask(n, dtype, k=0):
-    return make(np.tril(np.ones((n, n), dtype=dtype), k))
+    return from_array(np.tril(np.ones((n, n), dtype=dtype), k))
 
 
 class TriangularSolve(Function):
@@ -121,21 +123,34 @@ class Cholesky(Function):
         n = L.shape[-1]
         P = (L.mT @ g) * _tril_mask(n, g.dtype)
         S = 0.5 * (P + (P * _tril_mask(n, g.dtype, -1)).mT)  # symmetric, diagonal halved
-        L_inv = triangular_solve(L, make(np.eye(n, dtype=L.dtype)))
+        L_inv = triangular_solve(L, from_array(np.eye(n, dtype=L.dtype)))
         return L_inv.mT @ S @ L_inv
 
 
+@op(classes=(Cholesky,))
 def cholesky(A):
     """Lower-triangular L with A = L L^T (A symmetric positive-definite, batched (..., n, n))."""
     return Cholesky()(A)
 
 
+@op(classes=(TriangularSolve,))
 def triangular_solve(A, B, upper=False):
     """X with A X = B for a lower (or upper) triangular A; batch axes broadcast."""
     return TriangularSolve(upper)(A, B)
 
 
-def diagonal(A):
-    """The diagonal of the last two axes, shape (..., n)."""
-    idx = np.arange(A.shape[-1])
-    return A[..., idx, idx]
+@op(methods=("diagonal",))
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of dims dim1 and dim2 (offset above it when > 0), moved to the last dim
+    (torch.diagonal; cr.linalg.diagonal takes the last two dims)."""
+    A = input
+    nd = A.ndim
+    d1, d2 = dim1 % nd, dim2 % nd
+    if d1 == d2:
+        raise ValueError(f"diagonal: dim1 and dim2 must differ; got {dim1} and {dim2}")
+    rest = [i for i in range(nd) if i not in (d1, d2)]
+    A = A.permute(*rest, d1, d2)
+    n, m = A.shape[-2], A.shape[-1]
+    k = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+    rows = np.arange(k) + max(0, -offset)
+    return A[..., rows, rows + offset]

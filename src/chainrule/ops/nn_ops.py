@@ -6,9 +6,9 @@ clamped logs)."""
 
 import numpy as np
 
-from chainrule.core.engine import grad_sink
+from chainrule.core.engine import leaf_grad_memory
 from chainrule.core.function import Function, Nondifferentiable
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.compare import OneHot
 from chainrule.ops.elementwise import log, log1p, maximum
 from chainrule.ops.linalg import MatMul
@@ -37,7 +37,7 @@ class Linear(Function):
             gx = MatMul()(g, W) if x.requires_grad else None
             gW = None
             if W.requires_grad:
-                out = grad_sink(W)
+                out = leaf_grad_memory(W)
                 same = out is not None and g.dtype == x.dtype == out.dtype
                 gW = (MatMulInto(out) if same else MatMul())(Permute((1, 0))(g), x)
             # the batch sum the engine's unbroadcast would do, without its shape analysis
@@ -57,7 +57,8 @@ class Linear(Function):
 
 
 class MatMulInto(MatMul):
-    """MatMul writing its product into a given array: a leaf's gradient buffer (grad_sink).
+    """MatMul writing its product into a given array: memory a leaf's grad sink offers
+    (engine.leaf_grad_memory).
 
     Only called with grad mode off (inside backward()), so never recorded; the math is
     MatMul's, the memory is where the gradient has to end up anyway.
@@ -73,41 +74,72 @@ class MatMulInto(MatMul):
 
 
 class SoftmaxCrossEntropy(Function):
-    """l = -sum_n log softmax(x_n)[y_n] / den  (den = N for the mean, 1 for the sum);
-    dl/dx = (softmax(x) - onehot(y)) / den
+    """l = -sum_n k_n log softmax(x_n)[y_n] / den, k_n = [y_n != ignore_index], den = sum_n k_n
+    for the mean (1 for the sum);  dl/dx_n = k_n (softmax(x_n) - onehot(y_n)) / den
 
-    Inputs: x, (N, C) logits, and y, N integer labels in [0, C) (an input, not a parameter, so
-    a compiled step replays it with each batch's labels; its forward checks their range). The
-    vjp is written with softmax, so second derivatives (Hessian-vector products of a
-    classifier's loss) work.
+    Inputs: x, (N, C) logits, and y, N integer labels in [0, C) or equal to ignore_index (an
+    input, not a parameter, so a compiled step replays it with each batch's labels; its forward
+    checks their range). The vjp is written with softmax, so second derivatives (Hessian-vector
+    products of a classifier's loss) work.
     """
 
-    __slots__ = ("den", "ignore_index")
+    __slots__ = ("mean", "ignore_index")
 
-    def __init__(self, den, ignore_index=-100):
-        self.den, self.ignore_index = den, ignore_index  # (for the message: none is present)
+    def __init__(self, mean, ignore_index=-100):
+        self.mean, self.ignore_index = mean, ignore_index
 
     def forward(self, x, labels):
         n, classes = x.shape
         # one reduction checks both ends: a negative label is huge as an unsigned integer
         unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
             labels.astype(np.int64).view(np.uint64)
-        if _max_reduce(unsigned, axis=None) >= classes:
-            bad = labels[(labels < 0) | (labels >= classes)][0]
-            raise ValueError(f"cross_entropy: class label {bad} is out of range for {classes} "
-                             f"classes (labels must be in [0, {classes - 1}], or "
-                             f"ignore_index={self.ignore_index})")
-        # log softmax(x)_y = (x_y - m) - log sum e^(x - m), m = max: exp cannot overflow
-        shifted = x - x.max(axis=1, keepdims=True)
-        picked = shifted[np.arange(n), labels]
+        shifted = x - _max_reduce(x, 1, None, None, True)  # exp cannot overflow
+        if _max_reduce(unsigned, axis=None) < classes:  # the common case: nothing ignored
+            picked = shifted[np.arange(n), labels]
+            np.exp(shifted, out=shifted)
+            lse = np.log(shifted.sum(axis=1))
+            return np.asarray((lse.sum() - picked.sum()) / (n if self.mean else 1), x.dtype)
+        kept = _kept_labels("cross_entropy", labels, classes, self.ignore_index)
+        picked = shifted[np.arange(n), np.where(kept, labels, 0)]
         np.exp(shifted, out=shifted)
         lse = np.log(shifted.sum(axis=1))
-        return np.asarray((lse.sum() - picked.sum()) / self.den, dtype=x.dtype)
+        den = kept.sum() if self.mean else 1
+        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0, as torch
+            return np.asarray(((lse - picked) * kept).sum() / den, x.dtype)
 
     def vjp(self, g):
         x, labels = self.inputs
-        onehot = OneHot(x.shape[1], x.dtype)(labels)
-        return (softmax(x, 1) - onehot) * (g / self.den), None
+        w = KeptShare(self.mean, self.ignore_index, x.dtype)(labels)
+        onehot = OneHot(x.shape[1], x.dtype, self.ignore_index)(labels)
+        return (softmax(x, 1) - onehot) * (w * g), None
+
+
+def _kept_labels(op, labels, classes, ignore_index):
+    """labels != ignore_index, after checking that every other label lies in [0, classes)."""
+    kept = labels != ignore_index
+    bad = kept & ((labels < 0) | (labels >= classes))
+    if bad.any():
+        raise ValueError(f"{op}: class label {labels[bad].flat[0]} is out of range for "
+                         f"{classes} classes (labels must be in [0, {classes - 1}], or equal "
+                         f"ignore_index={ignore_index} to be ignored)")
+    return kept
+
+
+class KeptShare(Nondifferentiable):
+    """w_n = k_n / sum_m k_m (mean) or k_n (sum), k_n = [y_n != ignore_index]: an (N, 1) column
+    of dtype, each sample's share of the cross-entropy's gradient"""
+
+    __slots__ = ("mean", "ignore_index", "dtype")
+
+    def __init__(self, mean, ignore_index, dtype):
+        self.mean, self.ignore_index, self.dtype = mean, ignore_index, dtype
+
+    def forward(self, labels):
+        kept = (labels != self.ignore_index).astype(self.dtype).reshape(-1, 1)
+        if self.mean:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                kept /= kept.sum()
+        return kept
 
 
 class SquaredError(Function):
@@ -129,40 +161,20 @@ class SquaredError(Function):
         return gx, (-gx if y.requires_grad else None)
 
 
-class TakeAlongAxis(Function):
-    """y = x picked at one index per slot along axis (np.take_along_axis; the index, an integer
-    array with length 1 along axis, is the second input);  vjp: g put back"""
+class CheckIndex(Nondifferentiable):
+    """y = index, after checking that every entry lies in [0, n) (embedding's rows; a compiled
+    call checks every new batch too)"""
 
-    __slots__ = ("axis",)
-    reads_values = False
+    __slots__ = ("op", "n")
 
-    def __init__(self, axis):
-        self.axis = axis
+    def __init__(self, op, n):
+        self.op, self.n = op, n
 
-    def forward(self, x, index):
-        return np.take_along_axis(x, index, self.axis)
-
-    def vjp(self, g):
-        x, index = self.inputs
-        return PutAlongAxis(self.axis, x.shape)(g, index), None
-
-
-class PutAlongAxis(Function):
-    """y = zeros(shape) with g written at index along axis;  vjp: take_along_axis of g"""
-
-    __slots__ = ("axis", "shape")
-    reads_values = False
-
-    def __init__(self, axis, shape):
-        self.axis, self.shape = axis, shape
-
-    def forward(self, g, index):
-        y = np.zeros(self.shape, dtype=g.dtype)
-        np.put_along_axis(y, index, g, self.axis)  # one index per slot: no collisions
-        return y
-
-    def vjp(self, g):
-        return TakeAlongAxis(self.axis)(g, self.inputs[1]), None
+    def forward(self, index):
+        if index.size and (index.min() < 0 or index.max() >= self.n):
+            bad = index[(index < 0) | (index >= self.n)].flat[0]
+            raise ValueError(f"{self.op}: index {bad} is out of range for {self.n} embeddings")
+        return index
 
 
 class CheckLabels(Nondifferentiable):
@@ -179,10 +191,11 @@ class CheckLabels(Nondifferentiable):
             bad = (labels < 0) | (labels >= self.classes)
             bad &= labels != self.ignore_index
             if bad.any():
+                ignore = "" if self.ignore_index is None else \
+                    f", or equal ignore_index={self.ignore_index} to be ignored"
                 raise ValueError(f"{self.op}: class label {labels[bad].flat[0]} is out of "
                                  f"range for {self.classes} classes (labels must be in "
-                                 f"[0, {self.classes - 1}], or ignore_index="
-                                 f"{self.ignore_index})")
+                                 f"[0, {self.classes - 1}]{ignore})")
         return labels
 
 
@@ -193,6 +206,14 @@ class BinaryCrossEntropy(Function):
     __slots__ = ()
 
     def forward(self, x, y):
+        # checked here, in the op, so that a compiled call checks every new batch too
+        if x.size and not (x.min() >= 0 and x.max() <= 1):
+            raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1]; "
+                             f"got values from {x.min()} to {x.max()} (for logits use "
+                             "binary_cross_entropy_with_logits)")
+        if y.size and not (y.min() >= 0 and y.max() <= 1):
+            raise ValueError(f"binary_cross_entropy: target must be in [0, 1]; got values from "
+                             f"{y.min()} to {y.max()}")
         # the clamp keeps the loss finite at x = 0 or 1, where sigmoid saturates in float32
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), -100)
@@ -209,17 +230,11 @@ class BinaryCrossEntropy(Function):
         return gx, gy
 
 
-def take_along_axis(x, index, axis):
-    """x picked at `index` (integers, length 1 along `axis`; a Tensor or array), differentiable."""
-    return TakeAlongAxis(axis)(x, index if isinstance(index, Tensor) else make(index))
-
-
 def softmax_cross_entropy(x, labels, reduction="mean", ignore_index=-100):
-    """Cross-entropy of (N, C) logits with N valid class labels (an integer Tensor or array;
-    none equal to ignore_index), reduced by mean or sum."""
-    labels = labels if isinstance(labels, Tensor) else make(labels)
-    den = len(labels) if reduction == "mean" else 1
-    return SoftmaxCrossEntropy(den, ignore_index)(x, labels)
+    """Cross-entropy of (N, C) logits with N class labels (an integer Tensor or array; those
+    equal to ignore_index are left out), reduced by mean (over the kept labels) or sum."""
+    labels = labels if isinstance(labels, Tensor) else from_array(labels)
+    return SoftmaxCrossEntropy(reduction == "mean", ignore_index)(x, labels)
 
 
 def squared_error(x, y, reduction="mean"):

@@ -1,4 +1,6 @@
-"""Reductions: sum mean var std max min over an axis, a tuple of axes, or everything; cumsum."""
+"""Reductions: sum mean var std amax amin max min over a dim, a tuple of dims, or everything;
+cumsum. torch's spelling: ``dim``/``keepdim`` (NumPy's ``axis``/``keepdims`` also accepted), and
+``max(dim)``/``min(dim)`` return ``(values, indices)``."""
 
 import builtins
 import math
@@ -6,8 +8,13 @@ import math
 import numpy as np
 
 from chainrule.core.function import Function
+from chainrule.core.tensor import Tensor
+from chainrule.ops import return_types
 from chainrule.ops.arithmetic import to_tensor
-from chainrule.ops.compare import ArgmaxShare
+from chainrule.ops.compare import ArgmaxShare, argmax, argmin
+from chainrule.ops.elementwise import maximum, minimum
+from chainrule.ops.registry import op
+from chainrule.ops.shape import TakeAlongAxis
 
 
 def normalize_axes(op, axis, ndim):
@@ -20,14 +27,40 @@ def normalize_axes(op, axis, ndim):
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
+            raise ValueError(f"{op}: dim {a} is out of range for a tensor of {ndim} dimensions")
         out.append(int(a) % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis}")
-    return tuple(sorted(out)) if ndim else ()  # a 0-d tensor accepts axis 0 / -1, as PyTorch
+        raise ValueError(f"{op}: repeated dim in {axis}")
+    return tuple(sorted(out)) if ndim else ()  # a 0-d tensor accepts dim 0 / -1, as PyTorch
 
 
 _add_reduce = np.add.reduce  # np.sum without its Python-level dispatch (~1 us a call)
+_BLOCK = 1024
+
+
+def _sum_axis(x, a):
+    """x summed along axis a (kept), in blocks of _BLOCK terms when the axis is long."""
+    n = x.shape[a]
+    if n <= 2 * _BLOCK or (a == x.ndim - 1 and x.strides[a] == x.itemsize):
+        return _add_reduce(x, a, None, None, True)  # (NumPy sums a contiguous axis pairwise)
+    k = n - n % _BLOCK
+    lead = (slice(None),) * a
+    head = x[lead + (slice(0, k),)].reshape(x.shape[:a] + (k // _BLOCK, _BLOCK) + x.shape[a + 1:])
+    s = _add_reduce(_add_reduce(head, a + 1), a, None, None, True)
+    return s + _add_reduce(x[lead + (slice(k, None),)], a, None, None, True) if k < n else s
+
+
+def accurate_sum(x, axes, keepdims):
+    """sum of x over axes, accurate in float32: NumPy adds the terms along a strided axis one by
+    one (pairwise summation only runs along the contiguous axis), an error growing like n ulps;
+    long axes are summed in blocks of 1024 first, which bounds it by ~sqrt(n) at no extra cost."""
+    if x.size <= 2 * _BLOCK or x.dtype.kind != "f" or x.dtype.itemsize > 4 \
+            or math.prod([x.shape[a] for a in axes]) <= 2 * _BLOCK:
+        return _add_reduce(x, axes, None, None, keepdims)
+    y = x
+    for a in sorted(axes, reverse=True):
+        y = _sum_axis(y, a)
+    return y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
 
 def expand_reduced(g, shape, axes, keepdims):
@@ -49,7 +82,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return _add_reduce(x, self.axes, None, None, self.keepdims)
+        return accurate_sum(x, self.axes, self.keepdims)
 
     def vjp(self, g):
         return expand_reduced(g, self.shape, self.axes, self.keepdims)
@@ -92,51 +125,106 @@ class CumSum(Function):
         return CumSum(self.axis)(g[flip])[flip]
 
 
-def cumsum(x, axis=-1):
-    """Running sum along `axis` (last by default)."""
-    x = to_tensor(x)
+@op(methods=("cumsum",), classes=(CumSum,))
+def cumsum(input, dim=-1):
+    """Running sum along `dim` (the last by default)."""
+    x = to_tensor(input)
     if x.ndim == 0:
         return x
-    return CumSum(normalize_axes("cumsum", axis, x.ndim)[0])(x)
+    return CumSum(normalize_axes("cumsum", dim, x.ndim)[0])(x)
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over `axis` (int, tuple, or None for all)."""
-    x = to_tensor(x)
-    return Sum(normalize_axes("sum", axis, x.ndim), keepdims)(x)
+@op(methods=("sum",), classes=(Sum,))
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over `dim` (an int, a tuple, or None for every dim)."""
+    x = to_tensor(input)
+    if dtype is not None:
+        x = x.astype(dtype)
+    return Sum(normalize_axes("sum", dim, x.ndim), keepdim)(x)
 
 
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over `axis`: sum(x) / n."""
-    x = to_tensor(x)
-    axes = normalize_axes("mean", axis, x.ndim)
+@op(methods=("mean",))
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Arithmetic mean over `dim`: sum(x) / n."""
+    x = to_tensor(input)
+    if dtype is not None:
+        x = x.astype(dtype)
+    axes = normalize_axes("mean", dim, x.ndim)
     n = math.prod([x.shape[a] for a in axes])
     if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
-    return Sum(axes, keepdims)(x) / n
+    return Sum(axes, keepdim)(x) / n
 
 
-def var(x, axis=None, correction=1, keepdims=False):
+def _correction(op, unbiased, correction):
+    if correction is not None and unbiased is not None:
+        raise TypeError(f"{op}: give correction= or unbiased=, not both")
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+@op(methods=("var",))
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance sum((x - mean)^2) / (n - correction); correction=1 (unbiased) as PyTorch."""
-    x = to_tensor(x)
-    axes = normalize_axes("var", axis, x.ndim)
+    x = to_tensor(input)
+    c = _correction("var", unbiased, correction)
+    axes = normalize_axes("var", dim, x.ndim)
     n = math.prod([x.shape[a] for a in axes])
-    d = x - mean(x, axes, keepdims=True)
-    return sum(d * d, axes, keepdims) / builtins.max(n - correction, 0)
+    d = x - mean(x, axes, keepdim=True)
+    return sum(d * d, axes, keepdim) / builtins.max(n - c, 0)
 
 
-def std(x, axis=None, correction=1, keepdims=False):
+@op(methods=("std",))
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation sqrt(var(x))."""
-    return var(x, axis, correction, keepdims).sqrt()
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
 
 
-def max(x, axis=None, keepdims=False):
-    """Maximum over `axis` (values only; use argmax for indices)."""
-    x = to_tensor(x)
-    return Max(normalize_axes("max", axis, x.ndim), keepdims, np.max)(x)
+@op(methods=("amax",), classes=(Max, ArgmaxShare))
+def amax(input, dim=None, keepdim=False):
+    """Maximum over `dim` (int, tuple, or None for all); ties share the gradient, as torch."""
+    x = to_tensor(input)
+    return Max(normalize_axes("amax", dim, x.ndim), keepdim, np.max)(x)
 
 
-def min(x, axis=None, keepdims=False):
-    """Minimum over `axis` (values only; use argmin for indices)."""
-    x = to_tensor(x)
-    return Max(normalize_axes("min", axis, x.ndim), keepdims, np.min)(x)
+@op(methods=("amin",), classes=(Max, ArgmaxShare))
+def amin(input, dim=None, keepdim=False):
+    """Minimum over `dim` (int, tuple, or None for all); ties share the gradient, as torch."""
+    x = to_tensor(input)
+    return Max(normalize_axes("amin", dim, x.ndim), keepdim, np.min)(x)
+
+
+def _extreme(name, reduce, arg, pairwise, input, dim, keepdim, other):
+    x = to_tensor(input)
+    if isinstance(dim, Tensor) or other is not None:  # torch.max(a, b): elementwise
+        return pairwise(x, dim if other is None else other)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{name}: keepdim needs a dim")
+        return reduce(x)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int (use amax/amin for several dims); got "
+                        f"{dim!r}")
+    d = normalize_axes(name, dim, x.ndim)
+    d = d[0] if d else None
+    indices = arg(x, d, True)
+    values = x if x.ndim == 0 else TakeAlongAxis(d)(x, indices)
+    if not keepdim and x.ndim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return getattr(return_types, name)(values, indices)
+
+
+@op(methods=("max",), returns="max", classes=(Max, TakeAlongAxis))
+def max(input, dim=None, keepdim=False, *, other=None):
+    """Maximum of every element; with `dim`, the named tuple (values, indices) along it (the
+    gradient goes to the index, as torch); with a tensor second argument, maximum."""
+    return _extreme("max", amax, argmax, maximum, input, dim, keepdim, other)
+
+
+@op(methods=("min",), returns="min", classes=(Max, TakeAlongAxis))
+def min(input, dim=None, keepdim=False, *, other=None):
+    """Minimum of every element; with `dim`, the named tuple (values, indices) along it (the
+    gradient goes to the index, as torch); with a tensor second argument, minimum."""
+    return _extreme("min", amin, argmin, minimum, input, dim, keepdim, other)
+

@@ -1,4 +1,4 @@
-"""Shape ops: reshape permute broadcast_to sum_to getitem concatenate split pad astype.
+"""Shape ops: reshape permute broadcast_to getitem take_along_dim concatenate split pad astype.
 
 Their vjps are each other: reshape <-> reshape, broadcast_to <-> sum_to, getitem <-> index_add,
 concatenate <-> split, pad <-> getitem. Views share the version counter of their base, so an
@@ -7,16 +7,11 @@ in-place write through a view is seen by the graph nodes that saved the base.
 
 import numpy as np
 
+from chainrule.core.broadcast import BroadcastTo, SumTo, broadcast_to
 from chainrule.core.function import Function
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array, share_version
 from chainrule.ops.arithmetic import to_tensor
-
-
-def _share_version(view, base):
-    if base._vc is None:
-        base._vc = [0]
-    view._vc = base._vc
-    return view
+from chainrule.ops.registry import op
 
 
 class Reshape(Function):
@@ -49,42 +44,6 @@ class Permute(Function):
 
     def vjp(self, g):
         return permute(g, tuple(np.argsort(self.axes)))
-
-
-class BroadcastTo(Function):
-    """y = x repeated along broadcast axes;  vjp: g summed over them (sum_to)"""
-
-    __slots__ = ("shape",)
-    reads_values = False
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        return np.broadcast_to(x, self.shape)
-
-    def vjp(self, g):
-        return sum_to(g, self.inputs[0].shape)
-
-
-class SumTo(Function):
-    """y = x summed over the axes that broadcasting to x.shape added;  vjp: broadcast_to"""
-
-    __slots__ = ("shape",)
-    reads_values = False
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1)
-        y = np.sum(x, axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)
-
-    def vjp(self, g):
-        return g.broadcast_to(self.inputs[0].shape)
 
 
 class GetItem(Function):
@@ -184,7 +143,7 @@ class Split(Function):
         for g, n in zip(gs, self.sizes):
             if g is None:
                 shape = self.shape[:self.axis] + (n,) + self.shape[self.axis + 1:]
-                g = make(np.zeros(shape, dtype=self.inputs[0].dtype))
+                g = from_array(np.zeros(shape, dtype=self.inputs[0].dtype))
             pieces.append(g)
         return Concatenate(self.axis)(*pieces)
 
@@ -235,6 +194,42 @@ class Clone(Function):
         return g
 
 
+class TakeAlongAxis(Function):
+    """y = x picked at one index per slot along axis (np.take_along_axis; the index, an integer
+    array with length 1 along axis, is the second input);  vjp: g put back"""
+
+    __slots__ = ("axis",)
+    reads_values = False
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x, index):
+        return np.take_along_axis(x, index, self.axis)
+
+    def vjp(self, g):
+        x, index = self.inputs
+        return PutAlongAxis(self.axis, x.shape)(g, index), None
+
+
+class PutAlongAxis(Function):
+    """y = zeros(shape) with g written at index along axis;  vjp: take_along_axis of g"""
+
+    __slots__ = ("axis", "shape")
+    reads_values = False
+
+    def __init__(self, axis, shape):
+        self.axis, self.shape = axis, shape
+
+    def forward(self, g, index):
+        y = np.zeros(self.shape, dtype=g.dtype)
+        np.put_along_axis(y, index, g, self.axis)  # one index per slot: no collisions
+        return y
+
+    def vjp(self, g):
+        return TakeAlongAxis(self.axis)(g, self.inputs[1]), None
+
+
 def _is_basic(index):
     items = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
@@ -247,20 +242,22 @@ def _shape_arg(shape):
     return tuple(int(n) for n in shape)
 
 
-def reshape(x, *shape):
+@op(methods=("reshape", "view"), classes=(Reshape,))
+def reshape(input, *shape):
     """View x with a new shape (one entry may be -1)."""
-    x = to_tensor(x)
+    x = to_tensor(input)
     shape = _shape_arg(shape)
     try:
-        return _share_version(Reshape(shape)(x), x)
+        return share_version(Reshape(shape)(x), x)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} "
                          f"elements) into {shape}") from None
 
 
-def flatten(x, start_dim=0, end_dim=-1):
-    """Merge axes start_dim..end_dim into one (PyTorch's flatten)."""
-    x = to_tensor(x)
+@op(methods=("flatten",))
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one (PyTorch's flatten)."""
+    x = to_tensor(input)
     if x.ndim == 0:
         return reshape(x, 1)
     s, e = start_dim % x.ndim, end_dim % x.ndim
@@ -270,64 +267,95 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
 
 
-def permute(x, *axes):
-    """Reorder the axes of x (NumPy's transpose with explicit axes)."""
-    x = to_tensor(x)
-    axes = _shape_arg(axes)
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a "
+@op(methods=("ravel",))
+def ravel(input):
+    """x as one dimension (torch.ravel)."""
+    return reshape(input, -1)
+
+
+@op(methods=("permute",), classes=(Permute,))
+def permute(input, *dims):
+    """Reorder the dims of x (NumPy's transpose with explicit axes)."""
+    x = to_tensor(input)
+    dims = _shape_arg(dims)
+    if sorted(a % max(x.ndim, 1) for a in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of a "
                          f"tensor of shape {x.shape}")
-    return _share_version(Permute(tuple(a % x.ndim for a in axes))(x), x)
+    return share_version(Permute(tuple(a % x.ndim for a in dims))(x), x)
 
 
-def swapaxes(x, axis0, axis1):
-    """Exchange two axes (PyTorch's transpose(dim0, dim1))."""
-    x = to_tensor(x)
-    if x._data.ndim == 2 and axis0 in (0, -2) and axis1 in (1, -1):  # a matrix's .mT
-        return _share_version(Permute((1, 0))(x), x)
-    axes = list(range(x.ndim))
+@op(methods=("transpose", "swapaxes", "swapdims"), also=("swapaxes", "swapdims"))
+def transpose(input, dim0=-2, dim1=-1):
+    """Exchange two dims (torch.transpose; the last two by default)."""
+    x = to_tensor(input)
+    if x._data.ndim == 2 and dim0 in (0, -2) and dim1 in (1, -1):  # a matrix's .mT
+        return share_version(Permute((1, 0))(x), x)
+    dims = list(range(x.ndim))
     try:
-        axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     except IndexError:
-        raise ValueError(f"transpose: axes ({axis0}, {axis1}) are out of range for shape "
+        raise ValueError(f"transpose: dims ({dim0}, {dim1}) are out of range for shape "
                          f"{x.shape}") from None
-    return permute(x, axes)
+    return permute(x, dims)
 
 
-def squeeze(x, axis=None):
-    """Remove axes of length 1 (all of them, or the given ones)."""
-    x = to_tensor(x)
-    if axis is None:
+swapaxes = transpose
+
+
+@op(properties=("T",), export=False)
+def _reversed_dims(input):
+    """All dims reversed (NumPy's .T)."""
+    return permute(input, tuple(range(input.ndim - 1, -1, -1)))
+
+
+@op(properties=("mT",), export=False)
+def _matrix_transpose(input):
+    """The last two dims swapped (a batch of matrices transposed)."""
+    return transpose(input, -1, -2)
+
+
+@op(methods=("squeeze",))
+def squeeze(input, dim=None):
+    """Remove dims of length 1 (all of them, or the given ones)."""
+    x = to_tensor(input)
+    if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1))
+    dims = {a % max(x.ndim, 1) for a in ((dim,) if isinstance(dim, int) else dim)}
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in dims or n != 1))
 
 
-def unsqueeze(x, axis):
-    """Insert an axis of length 1 at position `axis`."""
-    x = to_tensor(x)
-    axis = axis % (x.ndim + 1)
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+@op(methods=("unsqueeze",))
+def unsqueeze(input, dim):
+    """Insert a dim of length 1 at position `dim`."""
+    x = to_tensor(input)
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
-def broadcast_to(x, shape):
-    """Repeat x along new or length-1 axes to `shape` (a read-only view)."""
-    x = to_tensor(x)
-    shape = _shape_arg((shape,))
-    try:
-        return _share_version(BroadcastTo(shape)(x), x)
-    except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+@op("broadcast_to", methods=("broadcast_to",), classes=(BroadcastTo, SumTo))
+def _broadcast_to(input, size):
+    """Repeat x along new or length-1 dims to `size` (a read-only view)."""
+    return broadcast_to(to_tensor(input), _shape_arg((size,)))
 
 
-def sum_to(x, shape):
-    """Sum x down to `shape` (the adjoint of broadcast_to); raises ValueError if impossible."""
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    if len(shape) > x.ndim or np.broadcast_shapes(shape, x.shape) != x.shape:
-        raise ValueError(f"sum_to: cannot sum shape {x.shape} to {shape}")
-    return SumTo(shape)(x)
+@op(methods=("expand",))
+def expand(input, *sizes):
+    """x broadcast to `sizes`, where -1 keeps a dim's length (torch's expand)."""
+    x = to_tensor(input)
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dims of the tensor ({x.ndim})")
+    shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n
+                  for i, n in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+@op(methods=("expand_as",))
+def expand_as(input, other):
+    """x broadcast to other's shape."""
+    return broadcast_to(to_tensor(input), other.shape)
 
 
 def _convert_index(index):
@@ -351,52 +379,67 @@ def _tensor_index(index):
         if isinstance(i, list):
             i = np.asarray(i)
         if isinstance(i, (Tensor, np.ndarray)):
-            arrays.append(i if isinstance(i, Tensor) else make(i))
+            arrays.append(i if isinstance(i, Tensor) else from_array(i))
             i = _ARRAY
         parts.append(i)
     return (tuple(parts) if isinstance(index, tuple) else parts[0]), arrays
 
 
-def getitem(x, index):
+@op(methods=("__getitem__",), classes=(GetItem, IndexAdd), export=False)
+def getitem(input, index):
     """x[index] with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
     template, arrays = _tensor_index(index)
     try:
-        y = GetItem(template)(x, *arrays)
+        y = GetItem(template)(input, *arrays)
     except IndexError as e:
         raise IndexError(f"getitem: index {_convert_index(index)!r} is invalid for a tensor of "
-                         f"shape {x.shape}: {e}") from None
-    return _share_version(y, x) if not arrays and _is_basic(template) else y
+                         f"shape {input.shape}: {e}") from None
+    return share_version(y, input) if not arrays and _is_basic(template) else y
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
+@op(methods=("take_along_dim",), classes=(TakeAlongAxis, PutAlongAxis))
+def take_along_dim(input, indices, dim):
+    """x picked at `indices` along `dim` (np.take_along_axis), differentiable."""
+    x = to_tensor(input)
+    index = indices if isinstance(indices, Tensor) else from_array(np.asarray(indices))
+    return TakeAlongAxis(dim % x.ndim)(x, index)
+
+
+@op(classes=(Concatenate, Split), also=("cat", "concat"))
+def concatenate(tensors, dim=0):
+    """Join tensors along an existing dim (torch.cat)."""
     tensors = [to_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
     try:
-        return Concatenate(axis)(*tensors)
+        return Concatenate(dim)(*tensors)
     except (ValueError, np.exceptions.AxisError):
         shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"concatenate: shapes {shapes} do not match except along axis "
-                         f"{axis}") from None
+        raise ValueError(f"concatenate: shapes {shapes} do not match except along dim "
+                         f"{dim}") from None
 
 
-def stack(tensors, axis=0):
-    """Join tensors of equal shape along a new axis."""
+cat = concatenate
+
+
+@op()
+def stack(tensors, dim=0):
+    """Join tensors of equal shape along a new dim."""
     tensors = [to_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape; got {sorted(shapes)}")
-    return concatenate([unsqueeze(t, axis) for t in tensors], axis)
+    return concatenate([unsqueeze(t, dim) for t in tensors], dim)
 
 
-def split(x, split_size_or_sections, axis=0):
+@op(methods=("split",), returns="tuple", classes=(Split,))
+def split(tensor, split_size_or_sections, dim=0):
     """Split into pieces of `split_size` (last may be smaller) or of the given sizes (PyTorch)."""
-    x = to_tensor(x)
-    axis = axis % x.ndim
-    n = x.shape[axis]
+    x = to_tensor(tensor)
+    dim = dim % x.ndim
+    n = x.shape[dim]
     if isinstance(split_size_or_sections, (int, np.integer)):
         step = int(split_size_or_sections)
         if step <= 0:
@@ -405,36 +448,59 @@ def split(x, split_size_or_sections, axis=0):
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)} but axis {axis} has "
-                             f"length {n}")
-    return Split(sizes, axis)(x)
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)} but dim "
+                             f"{dim} has length {n}")
+    return Split(sizes, dim)(x)
 
 
-def pad(x, pad_width, value=0.0):
-    """Pad with a constant; pad_width as NumPy's: ((before, after), ...) per axis or one pair."""
-    x = to_tensor(x)
+@op(methods=("pad",), classes=(Pad,))
+def pad(input, pad_width, value=0.0):
+    """Pad with a constant; pad_width as NumPy's: ((before, after), ...) per dim or one pair
+    (torch's last-dim-first flat list is F.pad)."""
+    x = to_tensor(input)
     width = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
     if (width < 0).any():
         raise ValueError(f"pad: pad widths must be non-negative; got {pad_width}")
     return Pad(tuple((int(a), int(b)) for a, b in width), value)(x)
 
 
-def astype(x, dtype):
+@op(methods=("astype",), classes=(Astype,))
+def astype(input, dtype):
     """Convert to `dtype` (differentiable between floating dtypes)."""
     dtype = np.dtype(dtype)
-    if x.dtype == dtype:
-        return x
-    if x.requires_grad and dtype.kind not in "fc":
+    if input.dtype == dtype:
+        return input
+    if input.requires_grad and dtype.kind not in "fc":
         raise TypeError(f"astype: cannot convert a tensor that requires grad to non-floating "
                         f"dtype {dtype}; .detach() it first")
-    return Astype(dtype)(x)
+    return Astype(dtype)(input)
 
 
-def detach(x):
-    """A tensor sharing x's data, cut off from the graph."""
-    return _share_version(make(x._data), x)
+def _cast(name, dtype, doc):
+    def cast(input):
+        return astype(input, dtype)
+
+    cast.__name__ = cast.__qualname__ = name
+    cast.__doc__ = doc
+    op(name, methods=(name,), export=False)(cast)
 
 
-def clone(x):
+_cast("float", np.float32, "Convert to float32.")
+_cast("double", np.float64, "Convert to float64.")
+_cast("half", np.float16, "Convert to float16.")
+_cast("long", np.int64, "Convert to int64.")
+_cast("int", np.int32, "Convert to int32.")
+_cast("bool", np.bool_, "Convert to bool.")
+
+
+@op(methods=("type_as",))
+def type_as(input, other):
+    """Convert to other's dtype."""
+    return astype(input, other.dtype)
+
+
+@op(methods=("clone",), classes=(Clone,))
+def clone(input):
     """A copy of x that stays in the graph."""
-    return Clone()(x)
+    return Clone()(input)
+

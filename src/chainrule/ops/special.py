@@ -10,6 +10,7 @@ from chainrule.core.function import Function
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.elementwise import exp, tanh
 from chainrule.ops.reduction import expand_reduced, normalize_axes
+from chainrule.ops.registry import op
 
 # the ufuncs' reductions called directly: np.max / np.sum add ~1 us of Python dispatch a call
 _max, _sum = np.maximum.reduce, np.add.reduce
@@ -87,6 +88,8 @@ class LogSumExp(Function):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
+        if x.size == 0:  # a sum of no terms: log 0 = -inf (as torch)
+            return np.full(_reduced_shape(x.shape, self.axes, self.keepdims), -np.inf, x.dtype)
         m = np.max(x, axis=self.axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)  # all -inf rows: shift by 0, result -inf
         with np.errstate(divide="ignore"):
@@ -109,6 +112,8 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        if x.size == 0:
+            return np.empty_like(x)
         e = np.exp(x - _max(x, self.axis, None, None, True))  # shift: exp cannot overflow
         e /= _sum(e, self.axis, None, None, True)
         return e
@@ -127,6 +132,8 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        if x.size == 0:
+            return np.empty_like(x)
         shifted = x - _max(x, self.axis, None, None, True)
         return shifted - np.log(_sum(np.exp(shifted), self.axis, None, None, True))
 
@@ -134,27 +141,35 @@ class LogSoftmax(Function):
         return g - exp(self.output) * g.sum(self.axis, keepdims=True)
 
 
-def sigmoid(x):
+def _reduced_shape(shape, axes, keepdims):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape) if keepdims or i not in axes)
+
+
+@op(methods=("sigmoid",), classes=(Sigmoid,))
+def sigmoid(input):
     """Logistic function 1 / (1 + e^-x)."""
-    return Sigmoid()(to_tensor(x))
+    return Sigmoid()(to_tensor(input))
 
 
-def softplus(x, beta=1.0):
-    """log(1 + e^(beta x)) / beta, computed without overflow."""
-    x = to_tensor(x)
+@op(methods=("softplus",), classes=(Softplus,))
+def softplus(input, beta=1.0):
+    """log(1 + e^(beta x)) / beta, computed without overflow (no threshold: see F.softplus)."""
+    x = to_tensor(input)
     if beta == 1:
         return Softplus()(x)
     return Softplus()(x * beta) / beta
 
 
-def erf(x):
+@op(methods=("erf",), classes=(Erf,))
+def erf(input):
     """Gauss error function."""
-    return Erf()(to_tensor(x))
+    return Erf()(to_tensor(input))
 
 
-def gelu(x, approximate="none"):
+@op(methods=("gelu",))
+def gelu(input, approximate="none"):
     """GELU x Phi(x) = x/2 (1 + erf(x/sqrt 2)); approximate='tanh' uses the tanh formula."""
-    x = to_tensor(x)
+    x = to_tensor(input)
     if approximate == "none":
         return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
     if approximate == "tanh":
@@ -163,27 +178,29 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}")
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    """log sum exp(x) over `axis`, shifted by the max so it cannot overflow."""
-    x = to_tensor(x)
-    return LogSumExp(normalize_axes("logsumexp", axis, x.ndim), keepdims)(x)
+@op(methods=("logsumexp",), classes=(LogSumExp, Softmax))
+def logsumexp(input, dim=None, keepdim=False):
+    """log sum exp(x) over `dim`, shifted by the max so it cannot overflow."""
+    x = to_tensor(input)
+    return LogSumExp(normalize_axes("logsumexp", dim, x.ndim), keepdim)(x)
 
 
-def _one_axis(op, axis, ndim):
+def _one_axis(op, dim, ndim):
     if ndim == 0:
         raise ValueError(f"{op}: needs at least one dimension; got a 0-d tensor")
-    return normalize_axes(op, axis, ndim)[0] if isinstance(axis, (int, np.integer)) else \
-        normalize_axes(op, axis, ndim)
+    return normalize_axes(op, dim, ndim)[0] if isinstance(dim, (int, np.integer)) else \
+        normalize_axes(op, dim, ndim)
 
 
-def softmax(x, axis=-1):
-    """exp(x) / sum exp(x) along `axis` (max-shifted)."""
-    x = to_tensor(x)
-    return Softmax(_one_axis("softmax", axis, x.ndim))(x)
+@op(methods=("softmax",), classes=(Softmax,))
+def softmax(input, dim=-1):
+    """exp(x) / sum exp(x) along `dim` (max-shifted)."""
+    x = to_tensor(input)
+    return Softmax(_one_axis("softmax", dim, x.ndim))(x)
 
 
-def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`; stable where log(softmax(x)) underflows to -inf."""
-    x = to_tensor(x)
-    return LogSoftmax(_one_axis("log_softmax", axis, x.ndim))(x)
-
+@op(methods=("log_softmax",), classes=(LogSoftmax,))
+def log_softmax(input, dim=-1):
+    """x - logsumexp(x) along `dim`; stable where log(softmax(x)) underflows to -inf."""
+    x = to_tensor(input)
+    return LogSoftmax(_one_axis("log_softmax", dim, x.ndim))(x)

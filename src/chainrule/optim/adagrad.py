@@ -33,25 +33,19 @@ class Adagrad(Optimizer):
         state["sum"] = self._new_state(p, float(group["initial_accumulator_value"]))
         return state
 
-    def step(self, closure=None):
-        """One Adagrad update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            targets, flat = self._targets(group)
-            lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
-            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
-                if not state:
-                    self._init_state(p, group, state)
-                state["step"] += 1
-                clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
-                t, u = self._buffers(g, 2)
-                d = self._direction(p, g, group, t)
-                s = state["sum"]._data
-                s += np.multiply(d, d, out=u)
-                np.sqrt(s, out=u)
-                u += eps
-                np.divide(d, u, out=u)
-                u *= -clr
-                p += u
-            self._finish(group, targets, flat)
-        return loss
+    def update(self, p, g, state, group):
+        """Adagrad's rule, on one parameter or a whole flat group (arrays)."""
+        lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
+        if not state:
+            self._init_state(p, group, state)
+        state["step"] += 1
+        clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
+        t, u = self._buffers(g, 2)
+        d = self._direction(p, g, group, t)
+        s = state["sum"]._data
+        s += np.multiply(d, d, out=u)
+        np.sqrt(s, out=u)
+        u += eps
+        np.divide(d, u, out=u)
+        u *= -clr
+        p += u

@@ -39,41 +39,35 @@ class Adam(Optimizer):
             self._check_number({f"betas[{i}]": b}, f"betas[{i}]", high=1.0, high_open=True)
         self._check_number(group, "weight_decay")
 
-    def step(self, closure=None):
-        """One Adam update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            targets, flat = self._targets(group)
-            lr, eps = float(group["lr"]), float(group["eps"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            amsgrad = group["amsgrad"]
-            decay = 1.0 - lr * float(group["weight_decay"])
-            decoupled = group.get("decoupled_weight_decay", False) and decay != 1.0
-            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = self._new_state(p)
-                    state["exp_avg_sq"] = self._new_state(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = self._new_state(p)
-                state["step"] += 1
-                bc1, bc2_sqrt = bias_corrections(beta1, beta2, state["step"])
-                if decoupled:
-                    p *= decay
-                t, u = self._buffers(g, 2)
-                d = self._direction(p, g, group, t)
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m += np.multiply(np.subtract(d, m, out=u), 1.0 - beta1, out=u)  # lerp
-                v *= beta2
-                v += np.multiply(np.multiply(d, d, out=u), 1.0 - beta2, out=u)
-                if amsgrad:
-                    v = np.maximum(state["max_exp_avg_sq"]._data, v,
-                                   out=state["max_exp_avg_sq"]._data)
-                # γ m̂ / (√v̂ + ε) = (γ √(1-β₂ᵗ) / (1-β₁ᵗ)) · m / (√v + ε √(1-β₂ᵗ)): one pass less
-                np.sqrt(v, out=u)
-                u += eps * bc2_sqrt
-                np.divide(m, u, out=u)
-                u *= -lr * bc2_sqrt / bc1
-                p += u
-            self._finish(group, targets, flat)
-        return loss
+    def update(self, p, g, state, group):
+        """Adam's rule, on one parameter or a whole flat group (arrays)."""
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        amsgrad = group["amsgrad"]
+        decay = 1.0 - lr * float(group["weight_decay"])
+        decoupled = group.get("decoupled_weight_decay", False) and decay != 1.0
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = self._new_state(p)
+            state["exp_avg_sq"] = self._new_state(p)
+            if amsgrad:
+                state["max_exp_avg_sq"] = self._new_state(p)
+        state["step"] += 1
+        bc1, bc2_sqrt = bias_corrections(beta1, beta2, state["step"])
+        if decoupled:
+            p *= decay
+        t, u = self._buffers(g, 2)
+        d = self._direction(p, g, group, t)
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        m += np.multiply(np.subtract(d, m, out=u), 1.0 - beta1, out=u)  # lerp
+        v *= beta2
+        v += np.multiply(np.multiply(d, d, out=u), 1.0 - beta2, out=u)
+        if amsgrad:
+            v = np.maximum(state["max_exp_avg_sq"]._data, v,
+                           out=state["max_exp_avg_sq"]._data)
+        # γ m̂ / (√v̂ + ε) = (γ √(1-β₂ᵗ) / (1-β₁ᵗ)) · m / (√v + ε √(1-β₂ᵗ)): one pass less
+        np.sqrt(v, out=u)
+        u += eps * bc2_sqrt
+        np.divide(m, u, out=u)
+        u *= -lr * bc2_sqrt / bc1
+        p += u

@@ -5,25 +5,71 @@ and every state tensor (Adam's moments, ...) a view into a third, an optimizer's
 dozen in-place NumPy passes over the whole group instead of a dozen per parameter.
 
 What users see does not change: ``p.data`` holds the parameter's values, ``p.grad`` its
-gradient, ``opt.state[p]["exp_avg"]`` its moment; they are views. The engine writes a first
-gradient into its view through a `GradBuffer` (only while nobody holds the previous gradient).
+gradient, ``opt.state[p]["exp_avg"]`` its moment; they are views. Each parameter's gradient
+view is offered to the engine through its grad sink protocol (core/engine.py): a `GradSlot`
+gives the engine that memory for the parameter's first gradient of a backward, but only while
+nobody else can see it (a gradient handed out before `zero_grad()` and still held keeps its
+values, as in PyTorch); the engine then copies into it, or a vjp computes straight into it.
 Whatever breaks the layout (a parameter without a gradient, a gradient from elsewhere, state
 loaded from a state_dict) sends that step down the per-parameter path, which computes the same
 update with the same code; loaded state and replaced parameter data are copied back in
 ("adopted") so the next step is flat again.
 """
 
+import sys
+
 import numpy as np
 
-from chainrule.core.engine import GradBuffer
-from chainrule.core.tensor import Tensor, _extra, make
+from chainrule.core.engine import set_grad_sink
+from chainrule.core.tensor import Tensor, from_array
+
+# Whether a view is seen by anyone else is read from reference counts (exact on CPython with
+# the GIL); elsewhere a slot never offers its memory and the engine copies every gradient.
+_REFCOUNTS_EXACT = hasattr(sys, "getrefcount") and (
+    not hasattr(sys, "_is_gil_enabled") or sys._is_gil_enabled())
+
+
+class GradSlot:
+    """One parameter's gradient memory (a view of its group's flat gradient buffer): the grad
+    sink the optimizer installs on the parameter for the engine.
+
+    The memory is free when nothing but the optimizer references it. The optimizer keeps
+    exactly one reference to each view (this slot's) and the buffer is referenced by the group,
+    by each view (its base) and by each slot, so with nothing else holding them the counts are
+    2 for a view and 2 n + 2 for the buffer of n views (each count includes getrefcount's own
+    argument). A gradient Tensor still held, its array, or any view of the buffer adds to them.
+    """
+
+    __slots__ = ("view", "flat", "flat_refs")
+
+    def __init__(self, view, flat, n):
+        self.view, self.flat, self.flat_refs = view, flat, 2 * n + 2
+
+    def free(self):
+        """Whether nothing outside the optimizer can see this memory."""
+        return _REFCOUNTS_EXACT and sys.getrefcount(self.view) == 2 \
+            and sys.getrefcount(self.flat) == self.flat_refs
+
+    def memory(self, t):
+        """The view, for the engine to compute t's first gradient into, if it is free."""
+        return self.view if self.free() else None
+
+    def first_grad(self, t, g):
+        """The Tensor to become t.grad: over the view (g's values copied in, unless a vjp wrote
+        them there already), or None when the view is not free."""
+        a = g._data
+        if a is not self.view:
+            if a.shape != self.view.shape or a.dtype != self.view.dtype or not self.free():
+                return None
+            np.copyto(self.view, a)
+        return from_array(self.view)
 
 
 class FlatGroup:
     """The flat buffers of one parameter group (all parameters of one floating dtype)."""
 
-    __slots__ = ("params", "shapes", "bounds", "dtype", "data", "data_views", "grad",
-                 "grad_views", "buffers", "state")
+    __slots__ = ("params", "shapes", "bounds", "dtype", "data", "data_views", "grad", "slots",
+                 "state")
 
     def __init__(self, params):
         self.params = list(params)
@@ -31,7 +77,7 @@ class FlatGroup:
         self.shapes = [p._data.shape for p in self.params]
         self.bounds = np.cumsum([0] + [p._data.size for p in self.params]).tolist()
         first = self.params[0]._data
-        if len(self.params) == 1 and first.flags.c_contiguous:
+        if len(self.params) == 1 and first.flags.c_contiguous and first.flags.writeable:
             # one parameter: its own array is already flat, nothing moves
             self.data, self.data_views = first.reshape(-1), [first]
         else:
@@ -41,12 +87,10 @@ class FlatGroup:
                 np.copyto(view, p._data)
                 p._data = view  # same values: graphs recorded earlier stay valid
         self.grad = np.zeros(self.bounds[-1], self.dtype)
-        self.grad_views = self._views(self.grad)
-        self.buffers = [GradBuffer(v) for v in self.grad_views]
-        for p, buf in zip(self.params, self.buffers):
-            _extra(p)["grad_buffer"] = buf
-        for buf in self.buffers:
-            buf.calibrate()
+        n = len(self.params)
+        self.slots = [GradSlot(v, self.grad, n) for v in self._views(self.grad)]
+        for p, slot in zip(self.params, self.slots):
+            set_grad_sink(p, slot)
         self.state = {}  # state name -> (flat array, its views, a Tensor of the flat array)
 
     @staticmethod
@@ -69,13 +113,13 @@ class FlatGroup:
         if len(params) != len(self.params):
             return None
         states = []
-        for p, own, data, grad in zip(params, self.params, self.data_views, self.grad_views):
+        for p, own, data, slot in zip(params, self.params, self.data_views, self.slots):
             if p is not own:
                 return None
             if p._data is not data and not self._adopt_data(p, data):
                 return None
             g = p.grad
-            if g is None or g._data is not grad:
+            if g is None or g._data is not slot.view:
                 return None
             states.append(state.get(p))
         first = states[0]
@@ -112,14 +156,14 @@ class FlatGroup:
                     continue  # updated in place; target() checked every view
                 self._own(key, value._data)  # created over the whole group: 1-D, contiguous
                 for p, view in zip(self.params, self.state[key][1]):
-                    state[p][key] = make(view)
+                    state[p][key] = from_array(view)
             else:
                 for p in self.params:
                     state[p][key] = value
 
     def _own(self, key, flat):
         """Make `flat` the group's buffer for state `key`: (flat, its views, a Tensor of it)."""
-        self.state[key] = (flat, self._views(flat), make(flat))
+        self.state[key] = (flat, self._views(flat), from_array(flat))
 
     # ---- adopting arrays that were replaced --------------------------------------------
     def _adopt_data(self, p, view):
@@ -142,5 +186,5 @@ class FlatGroup:
         for p, v, view in zip(params, values, self.state[key][1]):
             if v._data is not view:
                 np.copyto(view, v._data)
-                state[p][key] = make(view)
+                state[p][key] = from_array(view)
         return True

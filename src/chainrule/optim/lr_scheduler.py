@@ -10,7 +10,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
-from chainrule.core.compile import effect
+from chainrule.compile import effect
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",

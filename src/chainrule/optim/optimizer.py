@@ -1,10 +1,11 @@
 """Optimizer: parameter groups, per-parameter state, zero_grad and state_dict, as in PyTorch.
 
-A subclass implements ``step()`` as a few in-place NumPy calls (``out=``) on the arrays that
-`_targets` hands it: a whole parameter group at once through its flat buffers (optim/flat.py)
-when the layout holds, else each parameter with a gradient; the update code is the same. It
-never records a graph. Every step stamps each updated parameter's version counter, so a graph
-recorded with the old weights refuses to backpropagate.
+A subclass writes only its update rule, ``update(p, g, state, group)``: a few in-place NumPy
+calls (``out=``) on the arrays it is handed. The base class's ``step()`` owns the rest: the
+closure, the parameter groups, handing the rule a whole group at once through its flat buffers
+(optim/flat.py) when the layout holds (else each parameter with a gradient: the update code is
+the same), writing the flat state back and stamping each updated parameter's version counter,
+so a graph recorded with the old weights refuses to backpropagate. It never records a graph.
 """
 
 import copy
@@ -13,9 +14,9 @@ from collections import defaultdict
 
 import numpy as np
 
+from chainrule.compile import effect
 from chainrule.core import mode as _mode
-from chainrule.core.compile import effect
-from chainrule.core.tensor import Tensor, _bump_version, make
+from chainrule.core.tensor import Tensor, bump_version, from_array
 from chainrule.optim.flat import FlatGroup
 
 
@@ -39,7 +40,7 @@ class Optimizer:
     """
 
     def __init_subclass__(cls, **kwargs):
-        """A subclass's step() is an effect: a cr.compile replay calls it as it is."""
+        """A subclass's own step() is an effect too: a cr.compile replay calls it as it is."""
         super().__init_subclass__(**kwargs)
         step = cls.__dict__.get("step")
         if step is not None and not hasattr(step, "__chainrule_effect__"):
@@ -163,10 +164,10 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif g.requires_grad:  # a grad recorded with create_graph: detach it
-                    p.grad = make(np.zeros_like(g._data))
+                    p.grad = from_array(np.zeros_like(g._data))
                 else:
                     g._data.fill(0)
-                    _bump_version(g)
+                    bump_version(g)
 
     def _grads(self, group):
         """(param, grad array) for each parameter of `group` that has a gradient."""
@@ -195,7 +196,15 @@ class Optimizer:
             target = flat.target(group["params"], self.state)
             if target is not None:
                 return [target], flat
-        return [(p._data, g, self.state[p]) for p, g in self._grads(group)], None
+        targets = []
+        for p, g in self._grads(group):
+            if not p._data.flags.writeable:
+                raise ValueError(f"{type(self).__name__}.step: a parameter of shape {p.shape} "
+                                 "holds a read-only array (from np.broadcast_to, a memory map "
+                                 "or a read-only buffer), so it cannot be updated in place; "
+                                 "give it a writable copy first: p.data = p.data.clone()")
+            targets.append((p._data, g, self.state[p]))
+        return targets, None
 
     def _finish(self, group, targets, flat):
         """After the update: write the flat state back, stamp the updated parameters."""
@@ -232,11 +241,23 @@ class Optimizer:
 
     def _new_state(self, p, value=0.0):
         """A state tensor shaped and typed like p (an array or a Tensor), filled with value."""
-        return make(np.full_like(p._data if isinstance(p, Tensor) else p, value))
+        return from_array(np.full_like(p._data if isinstance(p, Tensor) else p, value))
 
+    @effect
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns closure() if given."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            targets, flat = self._targets(group)
+            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
+                self.update(p, g, state, group)
+            self._finish(group, targets, flat)
+        return loss
+
+    def update(self, p, g, state, group):
+        """The update rule: change p in place from its gradient g, its state dict and the
+        group's hyperparameters (p and g are arrays: a parameter's, or a flat group's)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement update()")
 
     def _closure(self, closure):
         if closure is None:
@@ -247,7 +268,7 @@ class Optimizer:
     @staticmethod
     def _stamp(params):
         for p in params:
-            _bump_version(p)
+            bump_version(p)
 
     # ---- saving and loading --------------------------------------------------------------
     def state_dict(self):
@@ -323,13 +344,13 @@ def _load_value(name, index, key, value, p):
     if isinstance(value, (Tensor, np.ndarray)):
         a = np.array(value._data if isinstance(value, Tensor) else value)  # always a copy
         if key == "step":
-            return a.item() if a.size == 1 else make(a)
+            return a.item() if a.size == 1 else from_array(a)
         if a.dtype.kind == "f" and p._data.dtype.kind == "f":
             a = a.astype(p._data.dtype, copy=False)
         if a.ndim and a.shape != p._data.shape:
             raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {index} has "
                              f"shape {a.shape} but the parameter has shape {p.shape}")
-        return make(a)
+        return from_array(a)
     return copy.deepcopy(value)
 
 

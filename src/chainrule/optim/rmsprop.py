@@ -23,46 +23,40 @@ class RMSprop(Optimizer):
         for key in ("lr", "eps", "momentum", "weight_decay", "alpha"):
             self._check_number(group, key)
 
-    def step(self, closure=None):
-        """One RMSprop update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            targets, flat = self._targets(group)
-            lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
-            mu, centered = float(group["momentum"]), group["centered"]
-            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = self._new_state(p)
-                    if mu > 0:
-                        state["momentum_buffer"] = self._new_state(p)
-                    if centered:
-                        state["grad_avg"] = self._new_state(p)
-                state["step"] += 1
-                t, u = self._buffers(g, 2)
-                d = self._direction(p, g, group, t)
-                v = state["square_avg"]._data
-                v *= alpha
-                np.multiply(d, d, out=u)
-                u *= 1.0 - alpha
-                v += u
-                if centered:
-                    m = state["grad_avg"]._data
-                    m += np.multiply(np.subtract(d, m, out=u), 1.0 - alpha, out=u)  # lerp
-                    np.multiply(m, m, out=u)
-                    np.subtract(v, u, out=u)
-                    np.sqrt(u, out=u)
-                else:
-                    np.sqrt(v, out=u)
-                u += eps
-                np.divide(d, u, out=u)
-                if mu > 0:
-                    b = state["momentum_buffer"]._data
-                    b *= mu
-                    b += u
-                    np.multiply(b, -lr, out=u)
-                else:
-                    u *= -lr
-                p += u
-            self._finish(group, targets, flat)
-        return loss
+    def update(self, p, g, state, group):
+        """RMSprop's rule, on one parameter or a whole flat group (arrays)."""
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        mu, centered = float(group["momentum"]), group["centered"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = self._new_state(p)
+            if mu > 0:
+                state["momentum_buffer"] = self._new_state(p)
+            if centered:
+                state["grad_avg"] = self._new_state(p)
+        state["step"] += 1
+        t, u = self._buffers(g, 2)
+        d = self._direction(p, g, group, t)
+        v = state["square_avg"]._data
+        v *= alpha
+        np.multiply(d, d, out=u)
+        u *= 1.0 - alpha
+        v += u
+        if centered:
+            m = state["grad_avg"]._data
+            m += np.multiply(np.subtract(d, m, out=u), 1.0 - alpha, out=u)  # lerp
+            np.multiply(m, m, out=u)
+            np.subtract(v, u, out=u)
+            np.sqrt(u, out=u)
+        else:
+            np.sqrt(v, out=u)
+        u += eps
+        np.divide(d, u, out=u)
+        if mu > 0:
+            b = state["momentum_buffer"]._data
+            b *= mu
+            b += u
+            np.multiply(b, -lr, out=u)
+        else:
+            u *= -lr
+        p += u

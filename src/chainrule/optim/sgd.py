@@ -35,33 +35,27 @@ class SGD(Optimizer):
                              f"got momentum={group['momentum']}, "
                              f"dampening={group['dampening']}")
 
-    def step(self, closure=None):
-        """One SGD update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            targets, flat = self._targets(group)
-            lr = float(group["lr"])
-            mu = float(group["momentum"])
-            damp = float(group["dampening"])
-            for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's
-                t, u = self._buffers(g, 2)
-                d = self._direction(p, g, group, t)
-                if mu != 0.0:
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = self._new_state(p)
-                        np.copyto(buf._data, d)
-                    else:
-                        b = buf._data
-                        b *= mu
-                        if damp == 0.0:
-                            b += d
-                        else:
-                            b += np.multiply(d, 1.0 - damp, out=u)
-                    if group["nesterov"]:
-                        d = np.add(d, np.multiply(buf._data, mu, out=u), out=u)
-                    else:
-                        d = buf._data
-                p += np.multiply(d, -lr, out=u)
-            self._finish(group, targets, flat)
-        return loss
+    def update(self, p, g, state, group):
+        """SGD's rule, on one parameter or a whole flat group (arrays)."""
+        lr = float(group["lr"])
+        mu = float(group["momentum"])
+        damp = float(group["dampening"])
+        t, u = self._buffers(g, 2)
+        d = self._direction(p, g, group, t)
+        if mu != 0.0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = self._new_state(p)
+                np.copyto(buf._data, d)
+            else:
+                b = buf._data
+                b *= mu
+                if damp == 0.0:
+                    b += d
+                else:
+                    b += np.multiply(d, 1.0 - damp, out=u)
+            if group["nesterov"]:
+                d = np.add(d, np.multiply(buf._data, mu, out=u), out=u)
+            else:
+                d = buf._data
+        p += np.multiply(d, -lr, out=u)

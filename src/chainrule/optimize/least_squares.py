@@ -21,7 +21,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.optimize.objective import _to_array, as_float_array
 from chainrule.optimize.result import OptimizeResult
 
@@ -52,7 +52,7 @@ class Residuals:
         self.nfev = self.njev = 0
 
     def _tensor(self, x, requires_grad=False):
-        t = make(np.array(x, dtype=np.float64).reshape(self.shape))
+        t = from_array(np.array(x, dtype=np.float64).reshape(self.shape))
         t.requires_grad = requires_grad
         return t
 
@@ -100,23 +100,23 @@ class Residuals:
                 return self._forward(t, out)
             rows = []
             for e in np.eye(out.size):
-                (g,) = _autograd_grad(out, [t], grad_outputs=make(e.reshape(out.shape)),
+                (g,) = _autograd_grad(out, [t], grad_outputs=from_array(e.reshape(out.shape)),
                                       retain_graph=True, allow_unused=True)
-                rows.append(np.zeros(self.n) if g is None else np.ravel(g.data))
+                rows.append(np.zeros(self.n) if g is None else np.ravel(g._data))
         return np.array(rows, dtype=np.float64)
 
     def _forward(self, t, out):
         """Columns J e_j by the double-vjp trick: u -> J^T u is linear, its vjp is J."""
-        u = make(np.zeros(out.shape, dtype=out.dtype))
+        u = from_array(np.zeros(out.shape, dtype=out.dtype))
         u.requires_grad = True
         (gx,) = _autograd_grad(out, [t], grad_outputs=u, create_graph=True, allow_unused=True)
         if gx is None or not gx.requires_grad:
             return np.zeros((out.size, self.n))
         cols = []
         for e in np.eye(self.n):
-            (c,) = _autograd_grad(gx, [u], grad_outputs=make(e.reshape(self.shape)),
+            (c,) = _autograd_grad(gx, [u], grad_outputs=from_array(e.reshape(self.shape)),
                                   retain_graph=True, allow_unused=True)
-            cols.append(np.zeros(out.size) if c is None else np.ravel(c.data))
+            cols.append(np.zeros(out.size) if c is None else np.ravel(c._data))
         return np.array(cols, dtype=np.float64).T
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
-from chainrule.core.tensor import Tensor, _bump_version, make
+from chainrule.core.tensor import Tensor, bump_version, from_array
 from chainrule.optimize.least_squares import least_squares
 from chainrule.optimize.minimize import minimize
 
@@ -38,27 +38,27 @@ class ParameterVector:
 
     def get(self):
         """theta: every parameter flattened and concatenated, as float64."""
-        return np.concatenate([np.ravel(p.data).astype(np.float64) for p in self.params])
+        return np.concatenate([np.ravel(p._data).astype(np.float64) for p in self.params])
 
     def set(self, theta):
         """Write flat theta into the parameters, in place (cast to each one's dtype)."""
-        theta = np.ravel(np.asarray(theta.data if isinstance(theta, Tensor) else theta))
+        theta = np.ravel(np.asarray(theta._data if isinstance(theta, Tensor) else theta))
         start = 0
         for p, k in zip(self.params, self.sizes):
-            np.copyto(p.data, theta[start:start + k].reshape(p.shape), casting="unsafe")
-            _bump_version(p)
+            np.copyto(p._data, theta[start:start + k].reshape(p.shape), casting="unsafe")
+            bump_version(p)
             start += k
 
     def flat(self, grads):
         """Gradients (one per parameter, None for unused) as one flat float64 vector."""
-        return np.concatenate([np.zeros(k) if g is None else np.ravel(g.data).astype(np.float64)
+        return np.concatenate([np.zeros(k) if g is None else np.ravel(g._data).astype(np.float64)
                                for g, k in zip(grads, self.sizes)])
 
     def split(self, v):
         """Flat v as a list of Tensors shaped like the parameters."""
         out, start = [], 0
         for p, k in zip(self.params, self.sizes):
-            out.append(make(np.asarray(v[start:start + k], dtype=p.dtype).reshape(p.shape)))
+            out.append(from_array(np.asarray(v[start:start + k], dtype=p.dtype).reshape(p.shape)))
             start += k
         return out
 
@@ -94,7 +94,7 @@ def minimize_module(model, closure, method="bfgs", **kwargs):
     cache = {}  # the recorded gradient graph at the last x, reused by every H v there
 
     def hessp(x, v):
-        key = np.asarray(x.data if isinstance(x, Tensor) else x).tobytes()
+        key = np.asarray(x._data if isinstance(x, Tensor) else x).tobytes()
         if cache.get("key") != key:
             theta.set(x)
             with _mode.enable_grad():
@@ -132,7 +132,7 @@ def least_squares_module(model, residuals, method="lm", **kwargs):
     def value(x):
         theta.set(x)
         with _mode.no_grad():
-            return np.asarray(residuals().data, dtype=np.float64)
+            return np.asarray(residuals()._data, dtype=np.float64)
 
     def jac(x):
         theta.set(x)
@@ -143,7 +143,8 @@ def least_squares_module(model, residuals, method="lm", **kwargs):
                                 f"{type(out).__name__}")
             rows = []
             for e in np.eye(out.size, dtype=out.dtype):
-                gs = _autograd_grad(out, theta.params, grad_outputs=make(e.reshape(out.shape)),
+                gs = _autograd_grad(out, theta.params,
+                                    grad_outputs=from_array(e.reshape(out.shape)),
                                     retain_graph=True, allow_unused=True) \
                     if out.requires_grad else [None] * len(theta.params)
                 rows.append(theta.flat(gs))

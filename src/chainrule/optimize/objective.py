@@ -9,12 +9,12 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 
 def as_float_array(x, name, op):
     """x (array, Tensor, list or number) as a float64 ndarray; TypeError if not numeric."""
-    data = x.data if isinstance(x, Tensor) else x
+    data = x._data if isinstance(x, Tensor) else x
     try:
         arr = np.asarray(data)
     except (TypeError, ValueError) as e:
@@ -26,7 +26,7 @@ def as_float_array(x, name, op):
 
 def _to_array(value, op, what):
     if isinstance(value, Tensor):
-        return np.asarray(value.data, dtype=np.float64)
+        return np.asarray(value._data, dtype=np.float64)
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -66,7 +66,7 @@ class Objective:
         self._checked = False
         self._autodiff = self._autodiff_value_and_grad
         if compile_fun:  # traced once, replayed at every evaluation (the same numbers)
-            from chainrule.core.compile import compile as _compile
+            from chainrule.compile import compile as _compile
 
             self._autodiff = _compile(self._autodiff_value_and_grad)
 
@@ -76,13 +76,13 @@ class Objective:
         return np.array(x, dtype=np.float64).reshape(self.shape)
 
     def _tensor(self, x, requires_grad=False):
-        t = make(np.array(x, dtype=np.float64).reshape(self.shape))
+        t = from_array(np.array(x, dtype=np.float64).reshape(self.shape))
         t.requires_grad = requires_grad
         return t
 
     def _scalar(self, out):
         if isinstance(out, Tensor):
-            value = out.data
+            value = out._data
         else:
             try:
                 value = np.asarray(out, dtype=np.float64)
@@ -159,7 +159,7 @@ class Objective:
     def _autodiff_value_and_grad(self, x):
         """(fun(x) as a Tensor, its gradient Tensor or None): x is a float64 array shaped like
         x0 (what cr.compile feeds a replay)."""
-        t = make(x)
+        t = from_array(x)
         t.requires_grad = True
         out = self.fun(t, *self.args)
         if not isinstance(out, Tensor):
@@ -197,10 +197,10 @@ class Objective:
                 return np.zeros((self.n, self.n))
             rows = []
             for e in np.eye(self.n):
-                (h,) = _autograd_grad(g, [t], grad_outputs=make(e.reshape(self.shape)),
+                (h,) = _autograd_grad(g, [t], grad_outputs=from_array(e.reshape(self.shape)),
                                       retain_graph=True, allow_unused=True)
                 rows.append(np.zeros(self.n) if h is None else
-                            np.asarray(h.data, dtype=np.float64).reshape(-1))
+                            np.asarray(h._data, dtype=np.float64).reshape(-1))
         H = np.stack(rows)
         return 0.5 * (H + H.T)  # symmetric up to rounding; make it exactly so
 
@@ -226,9 +226,9 @@ class Objective:
             if g is None:
                 return np.zeros(self.n)
             with _mode.enable_grad():
-                (hv,) = _autograd_grad(g, [t], grad_outputs=make(np.reshape(v, self.shape)),
+                (hv,) = _autograd_grad(g, [t], grad_outputs=from_array(np.reshape(v, self.shape)),
                                        retain_graph=True, allow_unused=True)
-            return np.zeros(self.n) if hv is None else np.asarray(hv.data, np.float64).ravel()
+            return np.zeros(self.n) if hv is None else np.asarray(hv._data, np.float64).ravel()
         return apply
 
     def _need_autodiff(self, what):

@@ -13,7 +13,7 @@ autodiff at x0; the model is built from chainrule ops, so it can be differentiat
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.optimize.objective import Objective, as_float_array
 
 
@@ -38,17 +38,17 @@ class TaylorModel:
 
     def __call__(self, x):
         """f(x0) + g^T d (+ 1/2 d^T H d) with d = x - x0; leading axes of x are a batch."""
-        x = x if isinstance(x, Tensor) else make(as_float_array(x, "x", "taylor"))
+        x = x if isinstance(x, Tensor) else from_array(as_float_array(x, "x", "taylor"))
         shape = self.x0.shape
         if x.shape[x.ndim - len(shape):] != shape:
             raise ValueError(f"taylor: x must have shape {shape} (with optional leading batch "
                              f"axes); got {x.shape}")
         batch = x.shape[:x.ndim - len(shape)]
         n = self.x0.size
-        d = (x - make(self.x0)).reshape(-1, n)
-        out = d @ make(self.grad.reshape(n)) + self.value
+        d = (x - from_array(self.x0)).reshape(-1, n)
+        out = d @ from_array(self.grad.reshape(n)) + self.value
         if self.order == 2:
-            out = out + 0.5 * ((d @ make(self.hess)) * d).sum(axis=1)
+            out = out + 0.5 * ((d @ from_array(self.hess)) * d).sum(axis=1)
         return out.reshape(batch)
 
     def newton_step(self):

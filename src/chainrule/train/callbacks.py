@@ -89,7 +89,7 @@ class EarlyStopping(Callback):
         if math.isfinite(value) and self._improved(value):
             self.best, self.best_epoch, self.wait = value, state.epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.data.copy()
+                self.best_weights = {k: v._data.copy()
                                      for k, v in state.model.state_dict().items()}
             return
         self.wait += 1
@@ -111,7 +111,7 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state_dict):
         for k, v in state_dict.items():
             if k == "best_weights" and v is not None:
-                v = {name: np.array(t.data if hasattr(t, "data") else t) for name, t in v.items()}
+                v = {name: np.array(t._data if hasattr(t, "_data") else t) for name, t in v.items()}
             setattr(self, k, v)
 
 

@@ -19,7 +19,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 
 _FORMAT = "chainrule"
 _VERSION = 1
@@ -33,7 +33,7 @@ _replace = os.replace
 def _leaf_array(x):
     """Contiguous little-endian ndarray of a Tensor/ndarray: safetensors 0.8 silently writes a
     non-contiguous array's memory in storage order, scrambling transposed parameters."""
-    a = x.data if isinstance(x, Tensor) else x
+    a = x._data if isinstance(x, Tensor) else x
     if a.dtype.byteorder == ">":
         a = a.astype(a.dtype.newbyteorder("<"))
     return np.ascontiguousarray(a)
@@ -99,7 +99,7 @@ def _decode(node, tensors):
     if tag is None:
         return {k: _decode(v, tensors) for k, v in node.items()}
     if tag == "tensor":
-        return make(tensors[node["name"]])
+        return from_array(tensors[node["name"]])
     if tag == "float":
         return float(node["value"])
     if tag == "scalar":
@@ -231,7 +231,7 @@ def load(path):
     except Exception as e:  # SafetensorError has no stable import path across versions
         raise ValueError(f"load: {path} is not a valid safetensors checkpoint ({e})") from None
     if meta.get("format") != _FORMAT:
-        return OrderedDict((k, make(arrays[k])) for k in header if k != "__metadata__")
+        return OrderedDict((k, from_array(arrays[k])) for k in header if k != "__metadata__")
     tree_json, sums_json = meta.get("chainrule.tree"), meta.get("chainrule.sha256")
     if tree_json is None or sums_json is None or meta.get("chainrule.meta_sha256") != \
             _sha256((tree_json + "\n" + sums_json).encode()):

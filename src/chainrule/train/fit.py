@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import Tensor, make
+from chainrule.core.tensor import Tensor, from_array
 from chainrule.data.dataset import DataLoader, Dataset, TensorDataset
 from chainrule.optim.lr_scheduler import ReduceLROnPlateau
 from chainrule.train.callbacks import Callback
@@ -93,7 +93,7 @@ def _split(batch, what):
 
 
 def _numpy(t):
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
 def _compute_metrics(metric_fns, targets, outputs, prefix):
@@ -111,7 +111,7 @@ def predict(model, X, batch_size=1024):
     X = _numpy(X)
     try:
         with _mode.no_grad():
-            outs = [_numpy(model(make(X[i:i + batch_size])))
+            outs = [_numpy(model(from_array(X[i:i + batch_size])))
                     for i in range(0, X.shape[0], batch_size)]
     finally:
         if was_training:
@@ -150,7 +150,7 @@ def evaluate(model, loss_fn, data, metrics=(), batch_size=1024):
 def _copy_arrays(tree):
     """Deep copy of a state tree, copying ndarrays and Tensors' data."""
     if isinstance(tree, Tensor):
-        return make(tree.data.copy())
+        return from_array(tree._data.copy())
     if isinstance(tree, np.ndarray):
         return tree.copy()
     if isinstance(tree, dict):
@@ -266,7 +266,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     for key in _log_keys(metric_fns, val_loader):  # so h["loss"] is [] if no epoch completes
         state.history.history.setdefault(key, [])
     if compile_step:
-        from chainrule.core.compile import compile as _compile
+        from chainrule.compile import compile as _compile
 
         state.forward_backward = _compile(state.forward_backward)
     if resume is not None:

@@ -11,7 +11,7 @@ from chainrule.core.tensor import Tensor
 
 
 def _array(x, what):
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+    return np.asarray(x._data if isinstance(x, Tensor) else x)
 
 
 def _labels(y, what, name):

@@ -1,14 +1,21 @@
-"""Tensor factories: tensor, zeros, ones, full, arange, linspace, eye, rand, randn, *_like."""
+"""Tensor factories: tensor, zeros, ones, full, arange, linspace, eye, rand, randn, *_like.
+
+Dtypes may be NumPy dtypes or chainrule's dtype names (cr.float32, cr.long, ...), which are
+NumPy dtypes."""
 
 import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.function import Nondifferentiable
 from chainrule.core.tensor import Tensor
+from chainrule.ops.registry import op
 
 
 def _dtype(dtype):
     return _mode.state.default_dtype if dtype is None else np.dtype(dtype)
+
+
+_FACTORY = dict(differentiable=False)
 
 
 def _shape(shape):
@@ -27,6 +34,7 @@ def _wrap(array, requires_grad):
     return Tensor(array, requires_grad=requires_grad)
 
 
+@op(**_FACTORY)
 def tensor(data, dtype=None, requires_grad=False):
     """A new tensor; Python floats take the default dtype (float32), NumPy arrays keep theirs."""
     if isinstance(data, Tensor):
@@ -34,34 +42,40 @@ def tensor(data, dtype=None, requires_grad=False):
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
+@op(**_FACTORY)
 def zeros(*shape, dtype=None, requires_grad=False):
     """Tensor of zeros."""
     return _wrap(np.zeros(_shape(shape), dtype=_dtype(dtype)), requires_grad)
 
 
+@op(**_FACTORY)
 def ones(*shape, dtype=None, requires_grad=False):
     """Tensor of ones."""
     return _wrap(np.ones(_shape(shape), dtype=_dtype(dtype)), requires_grad)
 
 
+@op(**_FACTORY)
 def full(shape, fill_value, dtype=None, requires_grad=False):
     """Tensor of `shape` filled with `fill_value`."""
     shape = _shape((shape,) if isinstance(shape, int) else (tuple(shape),))
     return _wrap(np.full(shape, fill_value, dtype=_dtype(dtype)), requires_grad)
 
 
+@op(**_FACTORY)
 def zeros_like(t, dtype=None, requires_grad=False):
     """Zeros with the shape (and dtype) of t."""
     t = t._data if isinstance(t, Tensor) else np.asarray(t)
     return _wrap(np.zeros(t.shape, dtype=t.dtype if dtype is None else dtype), requires_grad)
 
 
+@op(**_FACTORY)
 def ones_like(t, dtype=None, requires_grad=False):
     """Ones with the shape (and dtype) of t."""
     t = t._data if isinstance(t, Tensor) else np.asarray(t)
     return _wrap(np.ones(t.shape, dtype=t.dtype if dtype is None else dtype), requires_grad)
 
 
+@op(**_FACTORY)
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     """Values start, start+step, ... < end; int64 for integer arguments (as PyTorch)."""
     if end is None:
@@ -74,11 +88,13 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     return _wrap(np.arange(start, end, step, dtype=dtype), requires_grad)
 
 
+@op(**_FACTORY)
 def linspace(start, end, steps, dtype=None, requires_grad=False):
     """`steps` evenly spaced values from start to end inclusive."""
     return _wrap(np.linspace(start, end, int(steps), dtype=_dtype(dtype)), requires_grad)
 
 
+@op(**_FACTORY)
 def eye(n, m=None, dtype=None, requires_grad=False):
     """Identity matrix (n x m)."""
     return _wrap(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
@@ -89,6 +105,7 @@ class RandomDraw(Nondifferentiable):
     (an op with no inputs: a compiled function draws afresh at every replay)"""
 
     __slots__ = ("draw", "shape", "dtype")
+    pure = False
 
     def __init__(self, draw, shape, dtype):
         self.draw, self.shape, self.dtype = draw, shape, dtype
@@ -112,11 +129,43 @@ def _random(draw, shape, dtype, requires_grad):
     return t
 
 
+@op(classes=(RandomDraw,), pure=False, **_FACTORY)
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples on [0, 1) from chainrule's generator (see manual_seed)."""
     return _random(_uniform, shape, dtype, requires_grad)
 
 
+@op(classes=(RandomDraw,), pure=False, **_FACTORY)
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from chainrule's generator (see manual_seed)."""
     return _random(_normal, shape, dtype, requires_grad)
+
+
+@op(**_FACTORY)
+def from_numpy(ndarray):
+    """A tensor sharing the array's memory and keeping its dtype (torch.from_numpy)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected an np.ndarray; got {type(ndarray).__name__}")
+    return Tensor(ndarray)
+
+
+@op(**_FACTORY)
+def as_tensor(data, dtype=None):
+    """data as a tensor, sharing memory when it already is an array of that dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype == np.dtype(dtype) else data.astype(dtype)
+    return Tensor(data, dtype=None if dtype is None else np.dtype(dtype))
+
+
+@op(**_FACTORY)
+def empty(*size, dtype=None, requires_grad=False):
+    """An uninitialised tensor (zeros here: NumPy's empty would expose stale memory)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+@op(**_FACTORY)
+def full_like(input, fill_value, dtype=None, requires_grad=False):
+    """`fill_value` with the shape (and dtype) of input."""
+    a = input._data if isinstance(input, Tensor) else np.asarray(input)
+    return _wrap(np.full(a.shape, fill_value, dtype=a.dtype if dtype is None else dtype),
+                 requires_grad)

@@ -1,0 +1,20 @@
+"""PyTorch's dtype names, as the NumPy dtypes chainrule computes with (cr.float32 is
+np.dtype('float32'), so ``x.dtype == cr.float32`` and ``dtype=cr.long`` work as in torch)."""
+
+import numpy as np
+
+float16 = half = np.dtype(np.float16)
+float32 = float = np.dtype(np.float32)  # noqa: A001 (torch's names)
+float64 = double = np.dtype(np.float64)
+complex64 = cfloat = np.dtype(np.complex64)
+complex128 = cdouble = np.dtype(np.complex128)
+uint8 = np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)  # noqa: A001
+int64 = long = np.dtype(np.int64)
+bool = np.dtype(np.bool_)  # noqa: A001
+
+NAMES = ["float16", "half", "float32", "float", "float64", "double", "complex64", "cfloat",
+         "complex128", "cdouble", "uint8", "int8", "int16", "short", "int32", "int", "int64",
+         "long", "bool"]

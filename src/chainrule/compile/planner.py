@@ -1,0 +1,341 @@
+"""The planner: compare two traces of one call, then write the replay of the second as Python.
+
+Each event becomes one line of a generated function ``replay(A, a0, a1, ...)`` (A: the call's
+argument objects, a_i: their arrays): an op is ``s7 = F3(s2, a0)``, a leaf gradient is handed
+over with ``deliver_leaf_grad``, a write calls its kernel, an effect is called again. A value
+read live from outside (a parameter) is ``T5._data``, a constant ``C4``.
+"""
+
+import itertools
+import types
+
+import numpy as np
+
+from chainrule.compile.events import (
+    Arg,
+    Const,
+    Live,
+    OpEvent,
+    Slot,
+    label,
+    uses,
+)
+from chainrule.compile.tracer import CompileError, attributes
+from chainrule.core import mode as _mode
+from chainrule.core.engine import _accumulate_leaf, deliver_leaf_grad
+from chainrule.core.tensor import Tensor, bump_version, from_array
+
+RETRACE = object()  # what a replay returns when a value-dependent shape differs from its trace
+
+
+class Mismatch(Exception):
+    """Two traces that differ only where values decide shapes: both are valid, not the same."""
+
+
+def describe(fn):
+    """An op and its parameters, for the comment on its line of a replay's source."""
+    params = ", ".join(f"{k}={v!r}" for k, v in attributes(fn)
+                       if not isinstance(v, np.ndarray) and len(repr(v)) <= 40)
+    return f"{type(fn).__name__}({params})"
+
+
+def same(a, b):
+    """Equal values, recursively; arrays by shape, dtype and every element."""
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                and a.shape == b.shape and a.dtype == b.dtype
+                and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return isinstance(a, Tensor) and isinstance(b, Tensor) and same(a._data, b._data)
+    if isinstance(a, (tuple, list)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(same(x, y) for x, y in zip(a, b)))
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and a.keys() == b.keys()
+                and all(same(a[k], b[k]) for k in a))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, types.FunctionType):  # a lambda made afresh per call: same code, cells
+        return a.__code__ is b.__code__ and same(
+            [c.cell_contents for c in a.__closure__ or ()],
+            [c.cell_contents for c in b.__closure__ or ()])
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 (objects whose == is not a truth value)
+        return False
+
+
+class Trace:
+    """One traced call: its events, the structure of its result, and the modules it ran."""
+
+    __slots__ = ("events", "output", "modules")
+
+    def __init__(self, tracer, output_spec):
+        self.events, self.output = tracer.events, output_spec
+        self.modules = tracer.modules
+
+
+def output_spec(value, tracer):
+    """The structure of fn's result, with each Tensor replaced by where its data comes from."""
+    if isinstance(value, Tensor):
+        return ("tensor", tracer.ref(value, "the returned value"))
+    if isinstance(value, (tuple, list)):
+        return (type(value), [output_spec(v, tracer) for v in value])
+    if isinstance(value, dict):
+        return (dict, {k: output_spec(v, tracer) for k, v in value.items()})
+    if isinstance(value, np.ndarray):
+        return ("array", tracer.array_ref(value, "the returned array"))
+    return ("value", value)
+
+
+class Program:
+    """A replay: the generated function, the guards it needs, and its source."""
+
+    __slots__ = ("run", "modules", "leaves", "source")
+
+    def guards_hold(self):
+        """Whether the modules' modes and the outside tensors' layouts are the traced ones."""
+        for m, training in self.modules:
+            if m.training is not training:
+                return False
+        for t, a in self.leaves:
+            if t._data is not a and (t._data.shape != a.shape or t._data.dtype != a.dtype):
+                return False
+        return True
+
+    def rebind(self):
+        """Remember the outside tensors' current arrays (after a rebinding of the same layout)."""
+        self.leaves = [(t, t._data) for t, _ in self.leaves]
+
+
+class Planner:
+    """Compares two traces of one call and writes the replay of the second as Python source."""
+
+    def __init__(self, a, b, args):
+        self.a, self.b, self.args = a, b, args
+        self.ns = {"from_array": from_array, "asarray": np.asarray, "bump": bump_version,
+                   "RETRACE": RETRACE, "STATE": _mode.state, "shape_changed": _shape_changed}
+        self.names = {}  # id(object) -> its name in the namespace
+        self.counter = itertools.count()
+        self.lines = []
+        self.leaves = {}
+        self.wrote = False  # a write, leaf gradient or effect has run (no retrace after it)
+        self.drew = False  # a random op has run (a retrace must restore the generator first)
+        self.restores = False
+
+    def error(self, i, what):
+        events = self.b.events
+        where = label(events[i]) if i < len(events) else "end"
+        raise CompileError(
+            f"compile: the first two calls did different things at step {i} ({where}): {what}. "
+            "The replay would repeat the traced call, so its Python must not depend on values "
+            "that change between calls: pass such values as Tensor arguments, or keep them in "
+            "chainrule ops")
+
+    def name(self, obj, prefix):
+        key = id(obj)
+        if key not in self.names:
+            self.names[key] = f"{prefix}{next(self.counter)}"
+            self.ns[self.names[key]] = obj
+        return self.names[key]
+
+    def source(self, i, ra, rb):
+        """The expression for an input, from where it came from in each of the two traces."""
+        if type(rb) in (Slot, Arg):  # an op's output or an argument: the same one both times
+            if ra != rb:
+                self.error(i, "an input came from a different place")
+            return f"s{rb.k}" if type(rb) is Slot else f"a{rb.i}"
+        if type(ra) not in (Live, Const):
+            self.error(i, "an input came from a different place")
+        if type(rb) is Live and type(ra) is Live and ra.tensor is rb.tensor:
+            self.leaves[id(rb.tensor)] = rb.tensor  # a parameter or state: read live
+            return self.name(rb.tensor, "T") + "._data"
+        xa = ra.tensor._data if type(ra) is Live else ra.array
+        xb = rb.tensor._data if type(rb) is Live else rb.array
+        if xa is xb or same(xa, xb):  # the same array both times, or an equal constant
+            return self.name(xb, "C")
+        self.error(i, f"an input of shape {xb.shape} was computed outside chainrule ops and "
+                      "its value changed between the calls (a replay would freeze it)")
+
+    def plan(self):
+        a, b = self.a, self.b
+        if len(a.events) != len(b.events):
+            self._mismatch_or_error(min(len(a.events), len(b.events)),
+                                    f"{len(a.events)} against {len(b.events)} recorded steps")
+        last = self._last_uses(b)
+        keep = self._returned_slots(b.output)
+        self.used = keep | {r.k for e in b.events for r in uses(e) if type(r) is Slot}
+        for i, (ea, eb) in enumerate(zip(a.events, b.events)):
+            if type(ea) is not type(eb):
+                self._mismatch_or_error(i, f"{label(ea)} against {label(eb)}")
+            getattr(self, "_" + type(eb).__name__)(i, ea, eb)
+            dead = [f"s{k}" for k in last.get(i, ()) if k not in keep]
+            if dead:
+                self.lines.append("del " + ", ".join(dead))
+        self.lines.append("return " + self._output(len(b.events), a.output, b.output))
+        if self.restores:  # the generator's state, for a retrace before any write
+            self.lines.insert(0, "G = STATE.rng; G_STATE = G.bit_generator.state")
+        body = "\n    ".join(self.lines)
+        src = f"def replay({', '.join(['A'] + self.args)}):\n    {body}\n"
+        exec(src, self.ns)  # noqa: S102 (generated from the trace, no user text)
+        for e in b.events:  # drop the traced graph the ops still point to
+            if type(e) is OpEvent and getattr(e.fn, "inputs", None) is not None:
+                e.fn.inputs = None
+        prog = Program()
+        prog.run, prog.source = self.ns["replay"], src
+        prog.modules = [(m, tr) for m, tr in b.modules.values()]
+        prog.leaves = [(t, t._data) for t in self.leaves.values()]
+        return prog
+
+    def _mismatch_or_error(self, i, what):
+        """Traces that part where a value-dependent shape differed are a Mismatch, not an error."""
+        for ea, eb in zip(self.a.events[:i + 1], self.b.events[:i + 1]):
+            if type(ea) is OpEvent and type(eb) is OpEvent and ea.shape_guard != eb.shape_guard:
+                raise Mismatch()
+        self.error(i, what)
+
+    def _last_uses(self, trace):
+        last = {}
+        for i, e in enumerate(trace.events):
+            for r in uses(e):
+                if type(r) is Slot:
+                    last[r.k] = i
+        by_event = {}
+        for k, i in last.items():
+            by_event.setdefault(i, []).append(k)
+        return by_event
+
+    def _returned_slots(self, spec):
+        kind = spec[0]
+        if kind in ("tensor", "array"):
+            return {spec[1].k} if type(spec[1]) is Slot else set()
+        if kind in (tuple, list):
+            return set().union(set(), *(self._returned_slots(s) for s in spec[1]))
+        if kind is dict:
+            return set().union(set(), *(self._returned_slots(s) for s in spec[1].values()))
+        return set()
+
+    # ---- one line per event ----------------------------------------------------------------
+    def _OpEvent(self, i, ea, eb):
+        fa, fb = ea.fn, eb.fn
+        if type(fa) is not type(fb):
+            self._mismatch_or_error(i, f"{type(fa).__name__} against {type(fb).__name__}")
+        if ea.shape_guard != eb.shape_guard:
+            raise Mismatch()
+        for (name, va), (_, vb) in zip(attributes(fa), attributes(fb)):
+            if not same(va, vb):
+                self._mismatch_or_error(i, f"its parameter {name!r} changed")
+        args = ", ".join(self.source(i, x, y) for x, y in zip(ea.inputs, eb.inputs))
+        f = self.name(fb.forward, "F")
+        outs = eb.outputs
+        targets = ", ".join(f"s{k}" for k in outs) + ("," if eb.many and len(outs) == 1 else "")
+        self.lines.append(f"{targets} = {f}({args})  # {describe(fb)}")
+        if eb.raw:
+            for k in outs:
+                self.lines.append(f"s{k} = asarray(s{k})")
+        self.drew |= not type(fb).pure
+        if eb.shape_guard is not None:
+            self._guard(i, fb, outs, eb.shape_guard)
+
+    def _guard(self, i, fn, outs, shapes):
+        """The replay stops where a value-dependent shape differs from the trace's: before any
+        write it returns RETRACE (the call then runs eagerly and is traced for the new shape);
+        after one it raises, as the call can no longer be redone."""
+        test = " or ".join(f"s{k}.shape != {s!r}" for k, s in zip(outs, shapes))
+        if self.wrote:
+            msg = self.name(f"{type(fn).__name__} (step {i})", "M")
+            self.lines.append(f"if {test}: shape_changed({msg})")
+            return
+        restore = "G.bit_generator.state = G_STATE; " if self.drew else ""
+        self.restores |= self.drew
+        self.lines.append(f"if {test}: {restore}return RETRACE")
+
+    def _LeafEvent(self, i, ea, eb):
+        ta, tb = ea.leaf, eb.leaf
+        if type(ta) is not type(tb) or ea.create_graph != eb.create_graph or (
+                ta.tensor is not tb.tensor if type(tb) is Live else ta.i != tb.i):
+            self.error(i, "a gradient went to a different leaf (make it an argument, or "
+                          "create it outside the compiled function)")
+        self.wrote = True
+        t = self.name(tb.tensor, "T") if type(tb) is Live else f"A[{tb.i}]"
+        shape = tb.tensor.shape if type(tb) is Live else "of the argument"
+        grad = self.source(i, ea.grad, eb.grad)
+        if eb.create_graph:
+            self.lines.append(f"{self.name(_accumulate_leaf, 'ACCUMULATE')}({t}, "
+                              f"from_array({grad}), True)")
+            if eb.slot in self.used:
+                self.lines.append(f"s{eb.slot} = {t}.grad._data")
+            return
+        call = f"{self.name(deliver_leaf_grad, 'DELIVER')}({t}, {grad})  # .grad of a leaf {shape}"
+        self.lines.append(f"s{eb.slot} = {call}" if eb.slot in self.used else call)
+
+    def _WriteEvent(self, i, ea, eb):
+        if ea.kernel is not eb.kernel or not same(ea.params, eb.params) \
+                or (ea.value is None) != (eb.value is None):
+            self.error(i, "a different in-place write")
+        self.wrote = True
+        target = self.source(i, ea.target, eb.target)
+        value = "None" if eb.value is None else self.source(i, ea.value, eb.value)
+        params = self.name(eb.params, "P")
+        self.lines.append(f"{self.name(eb.kernel, 'K')}({target}, {value}, *{params})")
+        if type(eb.target) is Live:
+            self.lines.append(f"bump({self.name(eb.target.tensor, 'T')})")
+
+    def _EffectEvent(self, i, ea, eb):
+        if ea.fn != eb.fn or len(ea.args) != len(eb.args) or ea.kwargs.keys() != eb.kwargs.keys():
+            self.error(i, "a different effect")
+        self.wrote = True
+        fed, fed_a = dict(eb.tensor_args), dict(ea.tensor_args)
+        kfed, kfed_a = dict(eb.tensor_kwargs), dict(ea.tensor_kwargs)
+        for j, (x, y) in enumerate(zip(ea.args, eb.args)):
+            if j not in fed and not same(x, y):
+                self.error(i, f"argument {j} of the effect changed")
+        for k in eb.kwargs:
+            if k not in kfed and not same(ea.kwargs[k], eb.kwargs[k]):
+                self.error(i, f"argument {k!r} of the effect changed")
+        parts = [f"from_array({self.source(i, fed_a[j], fed[j])})" if j in fed
+                 else self.name(v, "V") for j, v in enumerate(eb.args)]
+        parts += [f"{k}=from_array({self.source(i, kfed_a[k], kfed[k])})" if k in kfed
+                  else f"{k}={self.name(v, 'V')}" for k, v in eb.kwargs.items()]
+        call = f"{self.name(eb.fn, 'E')}({', '.join(parts)})  " \
+               f"# {getattr(eb.fn, '__qualname__', eb.fn)}"
+        self.lines.append(f"s{eb.slot} = {call}._data" if eb.slot is not None else call)
+
+    def _output(self, i, sa, sb):
+        if sa[0] != sb[0]:
+            self.error(i, "the returned values have different structures")
+        kind = sb[0]
+        if kind == "tensor":
+            ra, rb = sa[1], sb[1]
+            if type(rb) is Live and type(ra) is Live and ra.tensor is rb.tensor:
+                return self.name(rb.tensor, "T")  # a tensor from outside, returned as it is
+            return f"from_array({self.source(i, ra, rb)})"
+        if kind == "array":
+            return self.source(i, sa[1], sb[1])
+        if kind in (tuple, list):
+            if len(sa[1]) != len(sb[1]):
+                self.error(i, "the returned values have different lengths")
+            items = [self._output(i, x, y) for x, y in zip(sa[1], sb[1])]
+            body = ", ".join(items)
+            return f"({body}{',' if len(items) == 1 else ''})" if kind is tuple else f"[{body}]"
+        if kind is dict:
+            if sa[1].keys() != sb[1].keys():
+                self.error(i, "the returned dicts have different keys")
+            keys = self.name(list(sb[1]), "KEYS")
+            vals = ", ".join(self._output(i, sa[1][k], sb[1][k]) for k in sb[1])
+            return f"dict(zip({keys}, ({vals},)))"
+        if not same(sa[1], sb[1]):
+            self.error(i, f"the returned Python value changed ({sa[1]!r} -> {sb[1]!r}); return "
+                          "a Tensor instead, or compute it outside")
+        return self.name(sb[1], "V")
+
+
+def _shape_changed(where):
+    raise CompileError(
+        f"compile: the output shape of {where} depends on the input values (a boolean mask "
+        "selects a different number of elements) and changed after the replay had already "
+        "written state (a leaf gradient, an in-place write or an effect), so the call cannot "
+        "be redone eagerly. Keep value-dependent selections before any such write, or use "
+        "where() with a fixed shape instead of a boolean mask")

@@ -35,7 +35,8 @@ def test_every_code_is_documented():
     for code in codes:
         assert f"| `{code}` |" in text, code
     made = set()
-    for module in ("inspect/findings.py", "inspect/diagnose.py", "train/monitor.py"):
+    for module in ("inspect/findings.py", "inspect/learning_findings.py", "inspect/task.py",
+                   "inspect/nonfinite.py", "inspect/diagnose.py", "train/monitor.py"):
         source = (ROOT / "src/chainrule" / module).read_text()
         made |= set(re.findall(r'Finding\(\s*"([a-z_]+)"', source))
     assert made == set(codes)  # no finding is made that the page does not explain

@@ -23,12 +23,13 @@ from chainrule.inspect.curvature import (
     lanczos,
     sharpness,
 )
-from chainrule.inspect.diagnose import Diagnosis, diagnose, explain_non_finite
+from chainrule.inspect.diagnose import Diagnosis, diagnose
 from chainrule.inspect.explain import explain, explain_step
 from chainrule.inspect.findings import Finding
 from chainrule.inspect.flow import LayerFlow, format_flow, gradient_flow
 from chainrule.inspect.graph import dot_available, render_dot, to_dot
 from chainrule.inspect.landscape import Landscape, interpolate, loss_landscape, random_directions
+from chainrule.inspect.nonfinite import explain_non_finite
 from chainrule.inspect.spectra import (
     LayerSpectrum,
     jacobian_spectrum,

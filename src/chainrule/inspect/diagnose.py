@@ -21,8 +21,9 @@ import numpy as np
 import chainrule as cr
 from chainrule.inspect import evidence as E
 from chainrule.inspect import findings as R
-from chainrule.inspect.anomaly import AnomalyError, detect_anomaly
-from chainrule.inspect.findings import Finding
+from chainrule.inspect import learning_findings as L
+from chainrule.inspect.nonfinite import data_rows, explain_non_finite, non_finite_inputs
+from chainrule.inspect.task import loss_and_accuracy, probability_findings, reduction_of, task_of
 
 _PER_SAMPLE = 64  # samples whose single gradients bound a batch gradient (missing_zero_grad)
 _SWEEP = (10.0, 100.0, 1e3, 1e4, 1e5, 1e6)  # lr multipliers tried (and their inverses)
@@ -138,7 +139,7 @@ def diagnose(model, loss_fn, data, optimizer=None, steps=0, *, val_data=None, ba
     probe, held, bad = E.probe_rows(data, batch_size, seed)
     if bad is not None:
         ev = E.Evidence(batch_size=len(probe[0]))
-        return Diagnosis([_non_finite_inputs(bad, total=_rows(data))], ev)
+        return Diagnosis([non_finite_inputs(bad, total=data_rows(data))], ev)
     val = None if val_data is None else E.probe_rows(val_data, batch_size, seed, "val_data")[0]
     with E.kept_generator(seed), cr.enable_grad():
         run = _Run(model, loss_fn, optimizer, probe, held, val, steps, sharpness)
@@ -160,76 +161,108 @@ class _Run:
         self.opt_name = type(optimizer).__name__ if optimizer is not None else ""
 
     def findings(self):
-        ev, out = self.ev, []
-        x = np.asarray(self.x)
-        if x.dtype.kind == "f":
-            if not np.isfinite(x).all():
-                return [_non_finite_inputs(x)]
-            ev.input_scales, ev.input_constant = _input_scales(x)
-            ev.input_spread = E.spread(x)
-            out += R.input_findings(ev.input_scales, ev.input_constant)
-        X, Y = cr.tensor(self.x), cr.tensor(self.y)
-        model, _ = E.training_copy(self.model)
+        """Every finding, probe by probe; a probe that finds the run broken ends it."""
+        out = []
+        for probe in (self._inputs, self._forward, self._backward, self._optimizer,
+                      self._others):
+            found, stop = probe()
+            out += found
+            if stop:
+                break
+        return out
+
+    def _inputs(self):
+        ev, x = self.ev, np.asarray(self.x)
+        if x.dtype.kind != "f":
+            return [], False
+        if not np.isfinite(x).all():
+            return [non_finite_inputs(x)], True
+        ev.input_scales, ev.input_constant = _input_scales(x)
+        ev.input_spread = E.spread(x)
+        return R.input_findings(ev.input_scales, ev.input_constant), False
+
+    def _forward(self):
+        """One forward pass on a copy, watched: modes, shapes, the task, probabilities."""
+        ev = self.ev
+        self.X, self.Y = X, Y = cr.tensor(self.x), cr.tensor(self.y)
+        self.copy, _ = model, _ = E.training_copy(self.model)
         ev.modules_in_eval = [(n, type(m).__name__) for n, m in model.named_modules()
                               if not m.training and type(m).__name__ in
                               ("Dropout",) + E.NORMALIZATION[:2]]
-        out += R.mode_findings(ev.modules_in_eval, self.optimizer is not None)
-        with E.watch(model) as watch:
+        out = R.mode_findings(ev.modules_in_eval, self.optimizer is not None)
+        with E.watch(model) as self.watch:
             output = model(X)
         if not isinstance(output, cr.Tensor):
             raise TypeError(f"diagnose: the model must return a Tensor; got "
                             f"{type(output).__name__}")
+        y_kind = np.asarray(self.y).dtype.kind
         try:
-            loss = self.loss_fn(output, Y)
+            self.loss = loss = self.loss_fn(output, Y)
         except (ValueError, TypeError) as e:
-            if np.asarray(self.y).dtype.kind == "f" and tuple(output.shape) != tuple(Y.shape):
-                return out + R.target_findings(output.shape, Y.shape, "f", loss_error=e)
+            if y_kind == "f" and tuple(output.shape) != tuple(Y.shape):
+                return out + R.target_findings(output.shape, Y.shape, "f", loss_error=e), True
             raise
         if not isinstance(loss, cr.Tensor) or loss.numel() != 1:
             raise ValueError(f"diagnose: loss_fn(output, target) must return a scalar Tensor; "
                              f"got {getattr(loss, 'shape', type(loss).__name__)}")
         ev.loss = float(loss.item())
-        out += R.target_findings(output.shape, Y.shape, np.asarray(self.y).dtype.kind)
+        out += R.target_findings(output.shape, Y.shape, y_kind)
         ev.task = task_of(self.loss_fn, output, Y)
-        ev.reduction = _reduction(self.loss_fn, output, Y)
-        out += probability_findings(ev.task, output, Y, ev.loss, watch.last_leaf)
+        ev.reduction = reduction_of(self.loss_fn, output, Y)
+        out += probability_findings(ev.task, output, Y, ev.loss, self.watch.last_leaf)
         if not math.isfinite(ev.loss):
             return out + [explain_non_finite(self.model, self.loss_fn, X, Y,
-                                             ev.trained_steps)]
-        model.zero_grad()
-        loss.backward()
-        ev.layers = list(watch.layers.values())
-        ev.params = E.parameter_evidence(model)
+                                             ev.trained_steps)], True
+        return out, False
+
+    def _backward(self):
+        """Gradients: activations, vanishing/exploding, initialisation, a trained state."""
+        ev = self.ev
+        self.copy.zero_grad()
+        self.loss.backward()
+        ev.layers = list(self.watch.layers.values())
+        ev.params = E.parameter_evidence(self.copy)
         if not all(p.finite for p in ev.params):
-            return out + [explain_non_finite(self.model, self.loss_fn, X, Y,
-                                             ev.trained_steps)]
-        weights = {f"{layer.name}.weight" if layer.name else "weight": layer
-                   for layer in ev.layers}
+            return [explain_non_finite(self.model, self.loss_fn, self.X, self.Y,
+                                       ev.trained_steps)], True
+        self.weights = {f"{layer.name}.weight" if layer.name else "weight": layer
+                        for layer in ev.layers}
         for p in ev.params:
-            if p.name in weights:
-                weights[p.name].grad_norm = p.grad_norm
+            if p.name in self.weights:
+                self.weights[p.name].grad_norm = p.grad_norm
         per_sample = 1.0 / len(self.x) if ev.reduction == "sum" else 1.0
         saturating = any(layer.activation in E.SATURATING for layer in ev.layers)
-        out += R.activation_findings(ev.layers, len(self.x), ev.trained_steps != 0)
-        out += R.gradient_findings(ev.layers, per_sample, saturating)
         trained = ev.trained_steps != 0
+        out = R.activation_findings(ev.layers, len(self.x), trained)
+        out += R.gradient_findings(ev.layers, per_sample, saturating)
         out += R.init_findings(ev.layers, ev.input_spread, trained)
-        out += R.trained_state_findings(ev)
-        if self.optimizer is not None:
-            self._update_ratio(X, Y, weights)
-            bound = _stability_bound(self.optimizer)
-            if self.want_sharpness and bound is not None:
-                ev.sharpness_bound = bound
-                ev.sharpness = self._sharpness(X, Y)
-            if self.steps:
-                self._trajectory(X, Y)
-                out += R.trajectory_findings(ev, self.opt_name)
-            out += R.update_findings(ev.layers, ev.lr, self.opt_name, trained, ev.losses)
-            out += R.sharpness_findings(ev)
-        out += self._stale_gradients()
-        if self.val is not None and ev.task.chance is not None:
+        out += L.trained_state_findings(ev)
+        return out, False
+
+    def _optimizer(self):
+        """The optimizer's real step, lambda_max against its bound, the trajectory."""
+        ev = self.ev
+        if self.optimizer is None:
+            return [], False
+        self._update_ratio(self.X, self.Y, self.weights)
+        bound = _stability_bound(self.optimizer)
+        if self.want_sharpness and bound is not None:
+            ev.sharpness_bound = bound
+            ev.sharpness = self._sharpness(self.X, self.Y)
+        out = []
+        if self.steps:
+            self._trajectory(self.X, self.Y)
+            out += L.trajectory_findings(ev, self.opt_name)
+        out += L.update_findings(ev.layers, ev.lr, self.opt_name, ev.trained_steps != 0,
+                                 ev.losses)
+        out += L.sharpness_findings(ev)
+        return out, False
+
+    def _others(self):
+        out = self._stale_gradients()
+        if self.val is not None and self.ev.task.chance is not None:
             out += self._overfitting()
-        return out
+        return out, False
 
     # ---- probes -------------------------------------------------------------------------
     def _update_ratio(self, X, Y, weights):
@@ -259,19 +292,19 @@ class _Run:
         if self.held is not None and ev.task.chance is not None:
             ev.heldout = self._held_losses
         start, end = ev.losses[0], ev.losses[-1]
-        if R.diverged(ev.losses):
+        if L.diverged(ev.losses):
             factors = [1 / m for m in _SWEEP]
-        elif start - end < R.NO_PROGRESS * abs(start):
+        elif start - end < L.NO_PROGRESS * abs(start):
             factors = _SWEEP
         else:
             return
         best = end if factors is _SWEEP else float("inf")
         for m in factors:  # from the nearest lr outwards, while it keeps getting better
             losses = self._train(X, Y, m)
-            ev.sweep[m] = losses[-1] if not R.diverged(losses) else float("nan")
+            ev.sweep[m] = losses[-1] if not L.diverged(losses) else float("nan")
             if factors is _SWEEP and not ev.sweep[m] < best:
                 break  # larger still diverges or does no better
-            if factors is not _SWEEP and R.progressed(losses):
+            if factors is not _SWEEP and L.progressed(losses):
                 break  # the largest lower lr that makes progress: the advice
             best = min(best, ev.sweep[m])
 
@@ -327,9 +360,9 @@ class _Run:
     def _overfitting(self):
         model, _ = E.training_copy(self.model)
         model.eval()
-        train = _loss_and_accuracy(model, self.loss_fn, self.x, self.y, self.ev.task)
-        val = _loss_and_accuracy(model, self.loss_fn, *self.val, self.ev.task)
-        return R.overfitting_findings(self.ev.task, train[0], val[0], train[1], val[1])
+        train = loss_and_accuracy(model, self.loss_fn, self.x, self.y, self.ev.task)
+        val = loss_and_accuracy(model, self.loss_fn, *self.val, self.ev.task)
+        return L.overfitting_findings(self.ev.task, train[0], val[0], train[1], val[1])
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -338,90 +371,6 @@ def _input_scales(x):
     rms = np.sqrt(np.mean(flat * flat, axis=0))
     constant = flat.std(axis=0) == 0
     return rms, constant
-
-
-def _rows(data):
-    arrays = E.data_arrays(data)
-    return len(arrays) if isinstance(arrays, E._Rows) else len(arrays[0])
-
-
-def _non_finite_inputs(x, total=None):
-    flat = x.reshape(len(x), -1)
-    bad = ~np.isfinite(flat)
-    feature = int(np.flatnonzero(bad.any(axis=0))[0])
-    return Finding("non_finite", "error", "inputs",
-                   f"the inputs hold {int(bad.sum())} NaN or inf values (in {int(bad.any(1).sum())}"
-                   f" of {total or len(x)} samples), first in feature {feature}",
-                   "clean the data before training: drop or impute the missing values (the model "
-                   "is not the cause, and no learning rate can fix it)")
-
-
-def task_of(loss_fn, output, Y):
-    """The Task the loss defines: C-class cross-entropy (chance log C), binary (log 2), or
-    regression (chance Var(y)), recognised by the loss's value at a know-nothing prediction."""
-    o = output.numpy()
-    y = np.asarray(Y.numpy())
-    zeros = cr.tensor(np.zeros(o.shape, dtype=o.dtype))
-    try:
-        with cr.no_grad():
-            if o.ndim >= 2 and o.shape[1] >= 2 and y.dtype.kind in "iu" and y.ndim == o.ndim - 1:
-                C = o.shape[1]
-                if abs(loss_fn(zeros, Y).item() - math.log(C)) < 1e-3 * math.log(C):
-                    return E.Task("classification", C, math.log(C), f"log {C} = {R.g(math.log(C))}")
-            if y.dtype.kind == "f" and y.size == o.size:
-                if np.isin(y, (0.0, 1.0)).all() and \
-                        abs(loss_fn(zeros, Y).item() - math.log(2)) < 1e-3:
-                    return E.Task("binary", 2, math.log(2), f"log 2 = {R.g(math.log(2))}")
-                mean = cr.tensor(np.full(o.shape, y.mean(), dtype=o.dtype))
-                var = float(np.mean((y.astype(np.float64) - y.mean()) ** 2))
-                if var > 0 and abs(loss_fn(mean, Y).item() - var) < 1e-3 * var:
-                    return E.Task("regression", None, var, f"Var(y) = {R.g(var)}")
-    except (ValueError, TypeError, IndexError):
-        pass
-    return E.Task()
-
-
-def probability_findings(task, output, Y, loss, last_leaf=None):
-    """probabilities_into_cross_entropy: outputs that are probabilities (rows summing to 1, or
-    values in [0, 1]) and a loss whose value equals cross-entropy applied to them as logits."""
-    o = output.numpy().astype(np.float64)
-    if task.kind not in ("classification", "binary") or not np.isfinite(o).all():
-        return []
-    where = last_leaf[0] if last_leaf and last_leaf[1] in ("Softmax", "Sigmoid") else None
-    bounded = bool(o.min() >= 0 and o.max() <= 1)
-    sums_one = bool(task.kind == "classification" and bounded and o.ndim == 2
-                    and np.abs(o.sum(axis=1) - 1).max() < 1e-3)
-    with cr.no_grad():
-        if task.kind == "classification":
-            logits = cr.nn.functional.cross_entropy(output, Y).item()
-        else:
-            logits = cr.nn.functional.binary_cross_entropy_with_logits(
-                output, Y.reshape(output.shape).astype(output.dtype)).item()
-    same = abs(logits - loss) <= 1e-4 * max(1.0, abs(logits))
-    return R.probability_findings(task, sums_one, bounded, same, where)
-
-
-def _reduction(loss_fn, output, Y):
-    """'mean' or 'sum': how the loss of the batch relates to the losses of its two halves."""
-    n = len(output)
-    if n < 2:
-        return None
-    h = n // 2
-    with cr.no_grad():
-        try:
-            whole = loss_fn(output, Y).item()
-            a, b = loss_fn(output[:h], Y[:h]).item(), loss_fn(output[h:], Y[h:]).item()
-        except (ValueError, TypeError, IndexError):
-            return None
-    if not all(map(math.isfinite, (whole, a, b))) or abs(whole) < 1e-12:
-        return None
-    tol = 1e-3 * abs(whole)
-    mean = (h * a + (n - h) * b) / n
-    if abs(whole - mean) <= tol and not abs(whole - (a + b)) <= tol:
-        return "mean"
-    if abs(whole - (a + b)) <= tol:
-        return "sum"
-    return None
 
 
 def _stability_bound(optimizer):
@@ -438,73 +387,3 @@ def _stability_bound(optimizer):
     return 2 * (1 + mu) / lr
 
 
-def _loss_and_accuracy(model, loss_fn, x, y, task):
-    with cr.no_grad():
-        out = model(cr.tensor(x))
-        loss = float(loss_fn(out, cr.tensor(y)).item())
-    acc = None
-    if task.kind == "classification":
-        acc = float((out.numpy().argmax(axis=1) == np.asarray(y)).mean())
-    return loss, acc
-
-
-def explain_non_finite(model, loss_fn, x, y, trained_steps=0):
-    """A non_finite Finding for a batch whose loss or gradients are NaN/inf: the inputs, the
-    weights, or the first op that produced them (rerun on a copy under detect_anomaly).
-
-    trained_steps: optimizer steps taken so far (0: this is the first forward pass, so the
-    learning rate cannot be the cause).
-    """
-    xa = x.numpy() if isinstance(x, cr.Tensor) else np.asarray(x)
-    if xa.dtype.kind == "f" and not np.isfinite(xa).all():
-        return _non_finite_inputs(xa)
-    for name, p in model.named_parameters():
-        if not np.isfinite(p.numpy()).all():
-            return Finding("non_finite", "error", name,
-                           f"the weights are non-finite: {name} holds NaN or inf"
-                           + (f" after {trained_steps} optimizer steps" if trained_steps
-                              else ""),
-                           "an optimizer step produced them: the learning rate is too high (or "
-                           "a gradient overflowed); lower it, clip gradients "
-                           "(nn.utils.clip_grad_norm_), and restart from a checkpoint")
-    copy_, _ = E.training_copy(model)
-    X = x if isinstance(x, cr.Tensor) else cr.tensor(xa)
-    Y = y if isinstance(y, cr.Tensor) else cr.tensor(y)
-    try:
-        with E.kept_generator(), detect_anomaly(), cr.enable_grad():
-            with E.watch(copy_):
-                out = copy_(X)
-            loss = loss_fn(out, Y)
-            copy_.zero_grad()
-            loss.backward()
-    except AnomalyError as e:
-        largest = max(float(np.abs(p.numpy()).max(initial=0.0)) for p in model.parameters())
-        return _anomaly_finding(e, trained_steps, largest)
-    return Finding("non_finite", "error", None,
-                   "the loss or a gradient is non-finite, but rerunning the batch under "
-                   "detect_anomaly gave finite values (a random op such as dropout?)",
-                   "wrap the training step in cr.inspect.detect_anomaly() to stop at the op "
-                   "that produces the first NaN or inf")
-
-
-def _anomaly_finding(e, trained_steps, largest=None):
-    where = e.scope or "loss"
-    site = ""
-    if e.site is not None:
-        filename, line, func = e.site
-        site = f", created at {filename.rsplit('/', 1)[-1]}:{line} in {func}"
-    first = str(e).splitlines()[0].replace("detect_anomaly: ", "")
-    inside = "the loss function" if where == "loss" else f"module '{where}'"
-    message = f"in {inside}, {first}{site}"
-    if trained_steps == 0 and e.phase == "forward":
-        advice = ("this is the first forward pass, so the learning rate is not the cause: the "
-                  f"model or the data is. {e.op}: {e.hint}")
-    elif trained_steps == 0:
-        advice = f"the forward pass is finite and the backward of {e.op} is not: {e.hint}"
-    else:
-        steps = f"{trained_steps} optimizer steps" if trained_steps else "training"
-        advice = (f"after {steps} either the learning rate grew the weights until {e.op} "
-                  f"overflowed (lower it) or {e.op} itself is unsafe here: {e.hint}")
-        if largest is not None:
-            message += f"; the largest weight is {R.g(largest)}"
-    return Finding("non_finite", "error", where, message, advice)

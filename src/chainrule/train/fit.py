@@ -379,7 +379,7 @@ def _log_keys(metric_fns, val_loader):
 def _non_finite_stop(state, value, x, y):
     """The stop reason for a non-finite loss, with its cause: the data, the weights, or the first
     op that produced NaN/inf (rerun on a copy under detect_anomaly), and what to do about it."""
-    from chainrule.inspect.diagnose import explain_non_finite
+    from chainrule.inspect.nonfinite import explain_non_finite
 
     head = (f"stopped: the loss is {value} at epoch {state.epoch}, batch "
             f"{state.batch_index + 1}; kept the state after epoch {state.epoch - 1}")

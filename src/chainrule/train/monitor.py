@@ -18,8 +18,9 @@ import numpy as np
 
 from chainrule.inspect import evidence as E
 from chainrule.inspect import findings as R
-from chainrule.inspect.diagnose import _reduction, probability_findings, task_of
+from chainrule.inspect import learning_findings as L
 from chainrule.inspect.findings import Finding
+from chainrule.inspect.task import probability_findings, reduction_of, task_of
 from chainrule.train.callbacks import Callback
 
 
@@ -131,7 +132,7 @@ class TrainingMonitor(Callback):
                 if norm > 0:
                     weights[name].update_ratio = E._norm(p.numpy() - w) / norm
         lr = E.learning_rate(state.optimizer)
-        self._report(R.update_findings(self._layers, lr, type(state.optimizer).__name__, True))
+        self._report(L.update_findings(self._layers, lr, type(state.optimizer).__name__, True))
         self._last_ratio = [layer.update_ratio for layer in self._layers
                             if layer.update_ratio is not None]
         del self._before
@@ -141,11 +142,11 @@ class TrainingMonitor(Callback):
             return
         losses = state.history.history.get("loss", [])
         steps = state.step - self._first_step + 1
-        self._report(R.chance_findings_from_history(self._task, losses, steps))
+        self._report(L.chance_findings_from_history(self._task, losses, steps))
         loss = logs.get("loss")
         task = self._task
         if task.kind in ("classification", "binary") and loss is not None \
-                and loss > R.ABOVE_CHANCE * task.chance:
+                and loss > L.ABOVE_CHANCE * task.chance:
             self._report([Finding(
                 "learning_rate_too_high", "error", None,
                 f"the training loss of epoch {state.epoch} is {R.g(loss)}, "
@@ -153,15 +154,15 @@ class TrainingMonitor(Callback):
                 f"is confidently wrong, the weights have diverged",
                 "lower the learning rate 10x or more and restart from a fresh initialisation")])
         if "val_loss" in logs:
-            self._report(R.overfitting_findings(task, loss, logs.get("val_loss"),
+            self._report(L.overfitting_findings(task, loss, logs.get("val_loss"),
                                                 logs.get("accuracy"), logs.get("val_accuracy")))
         if len(losses) >= 2 and loss is not None and losses[-2]:
             ratios = getattr(self, "_last_ratio", [])
             grads = [layer.grad_norm for layer in getattr(self, "_layers", [])
                      if layer.grad_norm is not None]
-            if ratios and grads and float(np.median(grads)) > R.GRAD_TINY \
-                    and losses[-2] - loss < R.NO_PROGRESS * abs(losses[-2]) \
-                    and float(np.median(ratios)) < R.UPDATE_TINY * 10 \
+            if ratios and grads and float(np.median(grads)) > L.GRAD_TINY \
+                    and losses[-2] - loss < L.NO_PROGRESS * abs(losses[-2]) \
+                    and float(np.median(ratios)) < L.UPDATE_TINY * 10 \
                     and (task.chance is None or loss > 0.5 * task.chance):
                 lr = E.learning_rate(state.optimizer)
                 self._report([Finding(
@@ -193,7 +194,7 @@ class TrainingMonitor(Callback):
         Y = y if hasattr(y, "numpy") else None
         self._task = task_of(self._state.loss_fn, out.detach(), Y) if Y is not None \
             else E.Task()
-        self._per_sample = 1.0 / len(X) if _reduction(self._state.loss_fn, out.detach(), Y) \
+        self._per_sample = 1.0 / len(X) if reduction_of(self._state.loss_fn, out.detach(), Y) \
             == "sum" else 1.0
         if X.dtype.kind == "f" and len(X) > 1:
             flat = X.reshape(len(X), -1).astype(np.float64)

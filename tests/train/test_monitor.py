@@ -2,6 +2,7 @@
 
 import doctest
 import math
+import re
 import sys
 import warnings
 
@@ -101,6 +102,23 @@ def test_state_dict_round_trip_keeps_what_was_reported():
     assert again.findings == monitor.findings
     fit(model, F.cross_entropy, cr.optim.Adam(model.parameters()), (X * 1000, y), epochs=1,
         progress=False, callbacks=[again])
+
+
+def test_overfitting_is_warned_from_eval_mode_measurements():
+    X, X_te, y, y_te, _, _ = P.digits()
+    model = P.mlp([64, 256, 10])
+    monitor = TrainingMonitor(emit=lambda f: None)
+    h = fit(model, F.cross_entropy, cr.optim.Adam(model.parameters()), (X[:40], y[:40]),
+            epochs=60, val_data=(X_te, y_te), metrics=["accuracy"], progress=False,
+            callbacks=[monitor])
+    found = [(step, f) for step, f in monitor.findings if f.code == "overfitting"]
+    assert len(found) == 1
+    step, f = found[0]
+    epoch = step // 2  # 40 rows in batches of 32: 2 steps an epoch
+    train_acc, val_acc = map(int, re.search(r"accuracy (\d+)% vs (\d+)%", f.message).groups())
+    assert train_acc - val_acc > 15 and val_acc == round(100 * h["val_accuracy"][epoch - 1])
+    assert epoch >= 2  # seen at two epoch ends in a row
+    assert model.training and all(m.training for m in model.modules())  # modes restored
 
 
 def test_validates_its_arguments():

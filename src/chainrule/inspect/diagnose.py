@@ -292,7 +292,7 @@ class _Run:
         if self.held is not None and ev.task.chance is not None:
             ev.heldout = self._held_losses
         start, end = ev.losses[0], ev.losses[-1]
-        if L.diverged(ev.losses):
+        if L.diverged(ev.losses, ev.task.chance):
             factors = [1 / m for m in _SWEEP]
         elif start - end < L.NO_PROGRESS * abs(start):
             factors = _SWEEP
@@ -301,10 +301,10 @@ class _Run:
         best = end if factors is _SWEEP else float("inf")
         for m in factors:  # from the nearest lr outwards, while it keeps getting better
             losses = self._train(X, Y, m)
-            ev.sweep[m] = losses[-1] if not L.diverged(losses) else float("nan")
+            ev.sweep[m] = losses[-1] if not L.diverged(losses, ev.task.chance) else float("nan")
             if factors is _SWEEP and not ev.sweep[m] < best:
                 break  # larger still diverges or does no better
-            if factors is not _SWEEP and L.progressed(losses):
+            if factors is not _SWEEP and L.progressed(losses, ev.task.chance):
                 break  # the largest lower lr that makes progress: the advice
             best = min(best, ev.sweep[m])
 

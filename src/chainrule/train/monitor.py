@@ -20,7 +20,7 @@ from chainrule.inspect import evidence as E
 from chainrule.inspect import findings as R
 from chainrule.inspect import learning_findings as L
 from chainrule.inspect.findings import Finding
-from chainrule.inspect.task import probability_findings, reduction_of, task_of
+from chainrule.inspect.task import loss_and_accuracy, probability_findings, reduction_of, task_of
 from chainrule.train.callbacks import Callback
 
 
@@ -76,6 +76,7 @@ class TrainingMonitor(Callback):
         self._per_sample = 1.0
         self._pending = None
         self._window = []  # this burst's sampled steps: [(step, rows, {name: LayerEvidence})]
+        self._train_rows, self._gap_codes = None, set()
         self._target = min(self.samples, _length(state.loader))
         batch = max(int(getattr(state.loader, "batch_size", 1) or 1), 1)
         self._burst = min(max(2, math.ceil(self._target / batch)), 4)
@@ -142,7 +143,8 @@ class TrainingMonitor(Callback):
             return
         losses = state.history.history.get("loss", [])
         steps = state.step - self._first_step + 1
-        self._report(L.chance_findings_from_history(self._task, losses, steps))
+        if len(losses) >= L.AT_CHANCE_MONITOR_EPOCHS and steps >= L.AT_CHANCE_MONITOR_STEPS:
+            self._report(L.chance_findings_from_history(self._task, losses, steps))
         loss = logs.get("loss")
         task = self._task
         if task.kind in ("classification", "binary") and loss is not None \
@@ -153,9 +155,8 @@ class TrainingMonitor(Callback):
                 f"{R.g(loss / task.chance)}x the chance level ({task.chance_text}): the model "
                 f"is confidently wrong, the weights have diverged",
                 "lower the learning rate 10x or more and restart from a fresh initialisation")])
-        if "val_loss" in logs:
-            self._report(L.overfitting_findings(task, loss, logs.get("val_loss"),
-                                                logs.get("accuracy"), logs.get("val_accuracy")))
+        if "val_loss" in logs and task.chance is not None:
+            self._validation(state, logs, steps)
         if len(losses) >= 2 and loss is not None and losses[-2]:
             ratios = getattr(self, "_last_ratio", [])
             grads = [layer.grad_norm for layer in getattr(self, "_layers", [])
@@ -172,6 +173,30 @@ class TrainingMonitor(Callback):
                     f"{R.g(float(np.median(ratios)))} of their norm (lr {R.g(lr)})",
                     f"raise the learning rate (10x: {R.g(10 * lr)}), or check with "
                     f"cr.inspect.diagnose(..., steps=20), which tries larger ones")])
+
+    def _validation(self, state, logs, steps):
+        """overfitting / loss_at_chance on validation, when two epoch ends in a row say so.
+
+        The training side is measured like the validation side (fit's evaluate): in eval mode,
+        after the epoch, on up to 256 training rows; the epoch's running training loss and
+        accuracy are averages over changing weights, with dropout on, and do not compare.
+        """
+        if self._train_rows is None:
+            self._train_rows = E.probe_rows(state.loader.dataset, 256, 0, "train_data")[0]
+        modes = [(m, m.training) for m in state.model.modules()]
+        state.model.eval()
+        try:
+            train = loss_and_accuracy(state.model, state.loss_fn, *self._train_rows, self._task)
+        finally:
+            for m, mode in modes:  # parents first: each child then gets its own mode back
+                m.train(mode)
+        found = L.overfitting_findings(self._task, train[0], logs["val_loss"], train[1],
+                                       logs.get("val_accuracy"))
+        if steps < L.AT_CHANCE_MIN_STEPS:
+            found = [f for f in found if f.code != "loss_at_chance"]
+        codes = {f.code for f in found}
+        self._report([f for f in found if f.code in self._gap_codes])  # the second in a row
+        self._gap_codes = codes
 
     # ---- state (saved in training checkpoints, so a resumed run warns no twice) ---------------
     def state_dict(self):

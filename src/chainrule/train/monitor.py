@@ -182,7 +182,12 @@ class TrainingMonitor(Callback):
         accuracy are averages over changing weights, with dropout on, and do not compare.
         """
         if self._train_rows is None:
-            self._train_rows = E.probe_rows(state.loader.dataset, 256, 0, "train_data")[0]
+            try:
+                self._train_rows = E.probe_rows(state.loader.dataset, 256, 0, "train_data")[0]
+            except (ValueError, TypeError, AttributeError):  # rows we cannot read: no check
+                self._train_rows = ()
+        if not self._train_rows:
+            return
         modes = [(m, m.training) for m in state.model.modules()]
         state.model.eval()
         try:
@@ -217,8 +222,10 @@ class TrainingMonitor(Callback):
         """Checks of the data and the loss, on the first sampled batch."""
         X = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
         Y = y if hasattr(y, "numpy") else None
-        self._task = task_of(self._state.loss_fn, out.detach(), Y) if Y is not None \
-            else E.Task()
+        if Y is None:  # targets that are not tensors: nothing to check them against
+            self._task = E.Task()
+            return
+        self._task = task_of(self._state.loss_fn, out.detach(), Y)
         self._per_sample = 1.0 / len(X) if reduction_of(self._state.loss_fn, out.detach(), Y) \
             == "sum" else 1.0
         if X.dtype.kind == "f" and len(X) > 1:

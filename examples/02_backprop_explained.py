@@ -3,7 +3,9 @@
 Part 1 is the seed's "Running the Numbers" (z = x*w1 + b1, L = z*w2 + b2 at x = 2, w1 = 0.5,
 w2 = 1.5): cr.inspect.explain_step prints the derivation dL/dw1 = dL/dz · dz/dw1 = w2 · x =
 1.5 × 2.0 = 3.0, then the seed's update w <- w + lr dL/dw for lr = 0.2 and 0.1 with the new
-outputs 6.58 and 4.92. Part 2 is the seed's two-layer scalar sigmoid network, where the chain
+outputs 6.58 and 4.92. Then the same for training's own step, descent on the error
+E = (L - 5)^2 / 2: dE/dw1 = -4.5, and what lr = 0.2 and 0.1 do to E. Part 2 is the seed's
+two-layer scalar sigmoid network, where the chain
 dC/dw1 = dC/da2 · da2/dz2 · dz2/da1 · da1/dz1 · dz1/dw1 is the backpropagated error delta_1 x.
 The computational graph is written as Graphviz DOT (and SVG when Graphviz is installed).
 """
@@ -23,6 +25,12 @@ z = x * w1 + b1  # inner function f(x, w1)
 L = z * w2 + b2  # outer function g(z, w2)
 # the seed raises L towards the target 5, so it steps uphill: maximize=True
 print(cr.inspect.explain_step(L, lr=(0.2, 0.1), maximize=True))
+
+print()
+print("=" * 30, "Part 1b: descent on the error E = (L - 5)^2 / 2", "=" * 30)
+E = 0.5 * (L - 5) ** 2
+w1.grad = w2.grad = None
+print(cr.inspect.explain_step(E, lr=(0.2, 0.1)))
 
 dot = cr.inspect.to_dot(L)
 (OUT / "02_backprop_graph.dot").write_text(dot)

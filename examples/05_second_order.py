@@ -1,6 +1,6 @@
 """Seeds 000, 001 and 002: from gradient descent to second order, on one page.
 
-1. Taylor models (seed 002: "the Taylor series approximation is the secret behind nearly every
+1. Taylor models (seed 000: "the Taylor series approximation is the secret behind nearly every
    optimization algorithm"): the order-1 and order-2 models of Rosenbrock's function at a point,
    and the Newton step as the minimizer of the order-2 model.
 2. Every minimizer of cr.optimize on Rosenbrock from (-1.2, 1), with its path and its counts

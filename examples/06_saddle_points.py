@@ -1,8 +1,10 @@
 """Seeds 000 and 002: saddle points, and which methods get stuck at them.
 
-Seed 002: "saddle points, not local minima, are the real challenge ... This is why SGD with
+Seed 000: "saddle points, not local minima, are the real challenge ... This is why SGD with
 momentum works: it has enough velocity to escape saddle points that pure gradient descent
-would get stuck on." Seed 000: near a saddle the gradient is tiny, so progress stalls.
+would get stuck on." Seed 002: gradient descent "follows the local slope of the cost function
+and converges to a local minimum or a flat region", so near a saddle, where the slope is
+tiny, progress stalls.
 
 1. f(x, y) = x^2 - y^2 from (0.5, 0.001), next to the saddle's stable direction y = 0:
    gd lingers (y grows only by 1 + 2 lr per step), momentum escapes (~1.5x per step),

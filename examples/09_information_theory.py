@@ -23,7 +23,7 @@ import numpy as np
 import chainrule as cr
 
 QUICK = os.environ.get("CHAINRULE_QUICK") == "1"
-OUT = Path(__file__).resolve().parent.parent / "runs" / "examples"
+OUT = Path("runs/examples")  # under the current directory, as every example
 cr.set_default_dtype(np.float64)
 I, D = cr.info, cr.distributions
 

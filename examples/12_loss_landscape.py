@@ -5,9 +5,13 @@ filter-normalised random direction (1-D), on a plane of two such directions (2-D
 straight line from the initial to the trained parameters. The curvature at the trained point:
 the top Hessian eigenvalues (Lanczos on Hessian-vector products), the trace, the spectral density
 (stochastic Lanczos quadrature), and lambda_max beside 2/lr, gradient descent's stability bound.
-Plots go to runs/examples/12_*.png.
+Then gradient descent is run from the trained point at an lr inside the bound and one outside
+it, with lambda_max measured at every step: what happens beyond 2/lr is computed, not assumed
+(a quadratic would diverge; a network can catapult, Lewkowycz et al. 2020, or train at the edge
+of stability, Cohen et al. 2021). Plots go to runs/examples/12_*.png.
 """
 
+import copy
 import os
 import pathlib
 
@@ -20,6 +24,14 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.inspect import plot
+
+
+def plt_figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    return fig, fig.subplots(1, 2)
+
 
 OUT = pathlib.Path("runs/examples")
 OUT.mkdir(parents=True, exist_ok=True)
@@ -81,10 +93,64 @@ trace = cr.inspect.hessian_trace(closure, model.parameters(), num_probes=60 if Q
 print(f"Hessian ({n_params} x {n_params}, never formed): top eigenvalues "
       f"{np.array2string(top[::-1], precision=4)}, bottom {np.array2string(bottom, precision=4)}"
       f", trace ~ {trace:.4f}")
+
+
+def gd_run(lr, steps, every):
+    """Full-batch GD from the trained point, on a copy: the loss at every step, lambda_max at
+    every `every`-th (Lanczos on Hessian-vector products)."""
+    net = copy.deepcopy(model)
+    params = list(net.parameters())
+    sgd = cr.optim.SGD(params, lr=lr)
+    losses, sharp = [], []
+    loss_now = lambda: loss_fn(net(X), y)
+    for t in range(steps + 1):
+        losses.append(float(loss_now().item()))
+        if not np.isfinite(losses[-1]):
+            break
+        if t % every == 0 or t == steps:
+            lam = cr.inspect.hessian_eigs(loss_now, params, k=1, max_steps=30, tol=1e-6)[0]
+            sharp.append((t, float(lam)))
+        sgd.zero_grad()
+        loss_now().backward()
+        sgd.step()
+    return np.array(losses), np.array(sharp)
+
+
+runs = {}
+STEPS = 120 if QUICK else 200
 for lr in (0.1, 2.0):
     s = cr.inspect.sharpness(closure, model.parameters(), lr=lr)
-    print(f"GD with lr = {lr}: lambda_max = {s.lambda_max:.4f} vs 2/lr = {s.bound:.4g} -> "
-          f"{'stable' if s.stable else 'unstable: diverges along the top eigenvector'}")
+    losses, sharp = runs[lr] = gd_run(lr, STEPS, 6 if QUICK else 4)
+    peak = int(np.nanargmax(losses))
+    if not np.isfinite(losses).all() or (losses[peak] > 10 * losses[0]
+                                         and losses[-1] > 0.1 * losses[peak]):
+        what = f"diverges: the loss goes {losses[0]:.3g} -> {losses[-1]:.3g}"
+    elif losses[peak] > 10 * losses[0]:
+        first, last = sharp[0, 1], sharp[-1, 1]
+        what = (f"catapults: the loss goes {losses[0]:.2g} -> {losses[peak]:.3g} (step {peak}) "
+                f"-> {losses[-1]:.2g} (step {len(losses) - 1}), the overshoot along the "
+                f"sharpest direction growing by |1 - lr lambda_max| = {abs(1 - lr * first):.3g} "
+                f"per step at first; lambda_max goes from "
+                f"{first:.3g} to {last:.3g}, {'below' if last < 2 / lr else 'still above'} "
+                f"2/lr = {2 / lr:.3g}: GD moved to a flatter region where its step is stable")
+    else:
+        what = (f"stays stable: the loss goes {losses[0]:.2g} -> {losses[-1]:.2g}, lambda_max "
+                f"{sharp[0, 1]:.3g} -> {sharp[-1, 1]:.3g}")
+    print(f"GD with lr = {lr}: lambda_max = {s.lambda_max:.4f} vs 2/lr = {s.bound:.4g}, so the "
+          f"local quadratic model says {'stable' if s.stable else 'unstable'}; run for "
+          f"{len(losses) - 1} steps, it {what}")
+fig, (ax1, ax2) = plt_figure()
+for lr, (losses, sharp) in runs.items():
+    (line,) = ax1.semilogy(losses, "-", label=f"lr = {lr}")
+    ax2.semilogy(sharp[:, 0], sharp[:, 1], ".-", color=line.get_color(),
+                 label=f"lambda_max, lr = {lr}")
+    ax2.axhline(2 / lr, color=line.get_color(), linestyle="--", label=f"2/lr = {2 / lr:g}")
+ax1.set(xlabel="GD step from the trained point", ylabel="loss", title="Loss")
+ax2.set(xlabel="GD step from the trained point", ylabel="lambda_max",
+        title="Sharpness against the stability bound 2/lr")
+ax1.legend(fontsize=8)
+ax2.legend(fontsize=8)
+plot.save(fig, OUT / "12_catapult.png")
 density = cr.inspect.hessian_density(closure, model.parameters(), num_probes=2 if QUICK else 8,
                                      steps=30 if QUICK else 80)
 plot.save(plot.plot_hessian_density(density, eigenvalues=np.r_[bottom, top]),

@@ -50,6 +50,8 @@ def test_default_command_trains_digits_to_97_percent(tmp_path):
     assert seconds < 120
     assert run.stdout.count("\nepoch ") >= 39 and "final: test_accuracy" in run.stdout
     assert "split: 1293 train, 144 validation (scored every epoch), 360 test rows" in run.stdout
+    assert "monitor, step" not in run.stdout and "Warning" not in run.stderr  # healthy: silent
+    assert not [f for f in _history(out_dir)["findings"] if f["severity"] != "info"]
     state = cr.train.load(out_dir / "model.safetensors")
     assert sorted(state) == ["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"]
 
@@ -201,6 +203,47 @@ def test_ctrl_c_stops_cleanly_and_still_writes_the_outputs(tmp_path):
     assert OUTPUTS <= set(os.listdir(out_dir))
     assert not [p for p in os.listdir(out_dir) if p.endswith(".tmp")]
     cr.train.load(out_dir / "checkpoint.safetensors")  # the last checkpoint is intact
+
+
+def test_monitor_warns_once_per_problem_and_the_report_has_the_diagnosis(tmp_path, capsys):
+    out_dir = tmp_path / "lr200"
+    code, out, err = _run(capsys, "--lr", "200", "--epochs", "3", "--out", str(out_dir))
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("monitor, step")]
+    assert lines[0].startswith("monitor, step 1: [error] learning_rate_too_high")
+    problems = [line.split("] ")[1].split(":")[0] for line in lines]
+    assert len(problems) == len(set(problems))  # each (code, where) once
+    record = _history(out_dir)
+    during = [f for f in record["findings"] if f["step"] is not None]
+    after = [f for f in record["findings"] if f["step"] is None]
+    assert len(during) == len(lines)
+    assert {"learning_rate_too_high", "dead_units"} <= {f["code"] for f in after}
+    report = (out_dir / "report.html").read_text()
+    assert "<h2>Diagnosis</h2>" in report and "learning_rate_too_high" in report
+    code, out, err = _run(capsys, "--lr", "200", "--epochs", "1", "--no-monitor", "--out",
+                          str(tmp_path / "quiet"))
+    assert code == 0 and "monitor, step" not in out
+
+
+def test_diagnose_command_on_a_checkpoint_and_on_a_model_file(tmp_path, capsys):
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    assert _run(capsys, "--epochs", "3", "--out", str(good))[0] == 0
+    assert _run(capsys, "--epochs", "3", "--lr", "200", "--out", str(bad))[0] == 0
+    code = main(["diagnose", str(bad / "checkpoint.safetensors"), "--steps", "5",
+                 "--markdown", str(tmp_path / "bad.md")])
+    out = capsys.readouterr().out
+    assert code == 1  # an error finding
+    assert "on digits (1293 training, 144 validation rows), adam lr=200, 5 steps" in out
+    assert "[error] learning_rate_too_high" in out and "after 123 optimizer steps" in out
+    assert "| error | `learning_rate_too_high` |" in (tmp_path / "bad.md").read_text()
+    code = main(["diagnose", str(good / "model.safetensors"), "--steps", "0"])
+    out = capsys.readouterr().out
+    assert code == 0 and "0 errors, 0 warnings" in out
+    code = main(["diagnose", str(good / "model.safetensors"), "--dataset", "iris"])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not fit iris" in err and len(err.strip().splitlines()) == 1
+    code = main(["diagnose", str(tmp_path / "nothing.safetensors")])
+    assert code == 2 and "chainrule diagnose: error:" in capsys.readouterr().err
 
 
 def test_importing_the_workflow_modules_pulls_in_no_optional_dependency():

@@ -4,15 +4,18 @@
     chainrule train --dataset spirals --hidden 64,64 --epochs 100
     chainrule train --dataset csv:data.csv --target label --out runs/mine
     chainrule train --resume runs/train/checkpoint.safetensors --epochs 80
+    chainrule diagnose runs/train/checkpoint.safetensors --steps 20
 
 The data is split three ways (seeded, stratified for classification): --test-size of it is
 the test set, scored once after training; --val-size of the rest is the validation set, scored
 every epoch; the model trains on what remains.
 
 Outputs in --out DIR: model.safetensors (the state_dict), history.json, report.html, and
-checkpoint.safetensors (the full training state, for --resume). Bad arguments or data give a
-one-line error and exit status 2 before anything is written; a failed write (a full disk) gives
-a one-line error and exit status 1, and every file already written stays whole.
+checkpoint.safetensors (the full training state, for --resume). Training is watched by the
+TrainingMonitor (--no-monitor turns it off), which prints each problem it finds once. Bad
+arguments or data give a one-line error and exit status 2 before anything is written; a failed
+write (a full disk) gives a one-line error and exit status 1, and every file already written
+stays whole.
 """
 
 import argparse
@@ -139,7 +142,42 @@ def build_parser():
     t.add_argument("--out", default="runs/train", help="output directory (default: runs/train)")
     t.add_argument("--resume", metavar="CKPT", help="continue from DIR/checkpoint.safetensors "
                    "of an earlier run (with the same options) up to --epochs in total")
+    t.add_argument("--monitor", action=argparse.BooleanOptionalAction, default=True,
+                   help="watch training for dead units, vanishing or exploding gradients, a "
+                   "wrong learning rate, ... and print each problem once (default: on)")
+    _diagnose_parser(sub)
     return parser
+
+
+def _diagnose_parser(sub):
+    d = sub.add_parser("diagnose", help="diagnose a model saved by chainrule train",
+                       description="Run cr.inspect.diagnose on a model saved by chainrule "
+                       "train: print its findings (errors first) with what to do. Exit status "
+                       "1 when a finding is an error, 0 otherwise.")
+    d.add_argument("checkpoint", metavar="CKPT", help="DIR/checkpoint.safetensors (the model "
+                   "and its optimizer) or DIR/model.safetensors (with DIR/history.json)")
+    d.add_argument("--dataset", type=_dataset, help="the data to diagnose on (default: the "
+                   "checkpoint's), standardised with the training statistics")
+    d.add_argument("--target", help="CSV target column, by name or index")
+    d.add_argument("--steps", type=_count("--steps"), default=20,
+                   help="training steps taken on a copy to see the loss trajectory (default: 20;"
+                   " 0 skips them)")
+    d.add_argument("--batch-size", type=_positive(int, "--batch-size"), default=256,
+                   help="rows per probe (default: 256)")
+    d.add_argument("--markdown", metavar="PATH", help="also write the diagnosis as Markdown")
+
+
+def _count(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be a non-negative integer; got "
+                                             f"{text!r}")
+        return value
+    return parse
 
 
 def _version():
@@ -326,6 +364,7 @@ def train(args):
     recorder = cr.train.GradientFlowRecorder()
     saver = cr.train.ModelCheckpoint(os.path.join(out, "checkpoint.safetensors"),
                                      extra={"cli": config, "preprocessing": prep})
+    monitor = cr.train.TrainingMonitor(emit="print") if getattr(args, "monitor", True) else None
     os.makedirs(out, exist_ok=True)
     print(f"chainrule train: {ds.name} ({ds.task}, {len(ds.X)} samples, {ds.X.shape[1]} "
           f"features) -> MLP {[train_data[0].shape[1], *config['hidden'], n_out]}, "
@@ -336,7 +375,9 @@ def train(args):
     start = time.perf_counter()
     history = cr.train.fit(model, loss_fn, optimizer, train_data, epochs=config["epochs"],
                            batch_size=config["batch_size"], val_data=val_data,
-                           metrics=metrics, callbacks=[recorder, saver], seed=config["seed"],
+                           metrics=metrics,
+                           callbacks=[c for c in (recorder, saver, monitor) if c is not None],
+                           seed=config["seed"],
                            resume=checkpoint, compile_step=config["compile"])
     train_seconds = time.perf_counter() - start
     outputs = cr.train.predict(model, test_data[0])
@@ -359,9 +400,13 @@ def train(args):
               else None}
     cr.train.save(model.state_dict(), os.path.join(out, "model.safetensors"))
     splits = {"train": _rows(train_data), "validation": _rows(val_data), "test": _rows(test_data)}
+    diagnosis = cr.inspect.diagnose(model, loss_fn, train_data, optimizer, val_data=val_data,
+                                    seed=config["seed"])
+    findings = _findings(monitor, diagnosis)
     record = {"config": config, "task": ds.task, "classes": ds.target_names,
               "preprocessing": prep, "splits": splits, "timing": timing, "final_metrics": final,
-              "history": history.to_dict(), "gradient_flow": recorder.records}
+              "history": history.to_dict(), "gradient_flow": recorder.records,
+              "findings": findings}
     atomic_write(os.path.join(out, "history.json"), json.dumps(_finite(record), indent=1))
     boundary = None
     if classify and ds.X.shape[1] == 2:
@@ -379,7 +424,7 @@ def train(args):
         config=report_config, timing=timing, final_metrics=final,
         confusion_matrix=confusion, class_names=ds.target_names or None,
         gradient_flow=recorder.records, spectra=cr.inspect.weight_spectra(model),
-        boundary=boundary)
+        boundary=boundary, findings=findings)
     print("final: " + "  ".join(f"{k} {v:.4f}" for k, v in final.items()))
     print(f"wrote {os.path.join(args.out, 'model.safetensors')}, "
           f"{os.path.join(args.out, 'history.json')}, {os.path.join(args.out, 'report.html')}"
@@ -406,15 +451,91 @@ def _os_error(e):
     return f"{reason}: {e.filename}" if e.filename and str(e.filename) not in reason else reason
 
 
+def _findings(monitor, diagnosis):
+    """The monitor's findings during training, then the final diagnosis's, as dicts."""
+    rows = [] if monitor is None else [dict(vars(f), step=step) for step, f in monitor.findings]
+    return rows + [dict(vars(f), step=None) for f in diagnosis.findings]
+
+
+def diagnose(args):
+    """Run `chainrule diagnose`; returns the exit status (1 when a finding is an error)."""
+    import chainrule as cr
+    import chainrule.nn.functional as F
+    from chainrule.train import load
+
+    try:
+        saved = load(args.checkpoint)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"chainrule diagnose: error: {e}") from None
+    cli = (saved.get("extra") or {}).get("cli") if isinstance(saved.get("extra"), dict) else None
+    if isinstance(cli, dict):
+        state, optimizer_state = saved["model"], saved["optimizer"]
+        prep = saved["extra"].get("preprocessing") or {}
+    else:
+        record = os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)), "history.json")
+        try:
+            with open(record) as f:
+                meta = json.load(f)
+            cli, prep = meta["config"], meta.get("preprocessing") or {}
+        except (OSError, ValueError, KeyError):
+            raise UsageError(f"chainrule diagnose: error: {args.checkpoint} is neither a "
+                             "checkpoint of chainrule train nor a model.safetensors with its "
+                             "history.json beside it") from None
+        state, optimizer_state = saved, None
+    config = dict(DEFAULTS, **cli)
+    if args.dataset is not None:
+        config.update(dataset=args.dataset, target=args.target)
+    ds, train_data, val_data, test_data, own = load_data(config)
+    if val_data is None:
+        val_data = test_data
+    if args.dataset is not None:  # other data: standardise it as the training data was
+        train_data, val_data = (_restandardize(d, own, prep) for d in (train_data, val_data))
+    classify = ds.task == "classification"
+    n_out = len(ds.target_names) if classify else 1
+    model = build_model(config, train_data[0].shape[1], n_out)
+    try:
+        model.load_state_dict(state)
+    except ValueError as e:
+        raise UsageError(f"chainrule diagnose: error: the checkpoint does not fit "
+                         f"{config['dataset']}: {e}") from None
+    name, _, extra = OPTIMIZERS[config["optimizer"]]
+    optimizer = getattr(cr.optim, name)(model.parameters(), lr=config["lr"], **extra)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    loss_fn = F.cross_entropy if classify else F.mse_loss
+    d = cr.inspect.diagnose(model, loss_fn, train_data, optimizer, steps=args.steps,
+                            val_data=val_data, batch_size=args.batch_size, seed=config["seed"])
+    print(f"chainrule diagnose: {args.checkpoint} on {ds.name} ({len(train_data[0])} training, "
+          f"{len(val_data[0])} validation rows), {config['optimizer']} lr={config['lr']:g}, "
+          f"{args.steps} steps on a copy ({d.evidence.seconds:.2f} s)")
+    print(d)
+    if args.markdown:
+        from chainrule.train.checkpoint import atomic_write
+
+        atomic_write(args.markdown, d.to_markdown())
+        print(f"wrote {args.markdown}")
+    return 1 if d.by_severity("error") else 0
+
+
+def _restandardize(data, own, prep):
+    """Inputs standardised with the training statistics `prep` instead of their own `own`."""
+    X, y = data
+    if not prep.get("x_mean") or len(prep["x_mean"]) != X.shape[1]:
+        return data
+    raw = X * np.asarray(own["x_std"], np.float32) + np.asarray(own["x_mean"], np.float32)
+    std = np.asarray(prep["x_std"], np.float32)
+    return ((raw - np.asarray(prep["x_mean"], np.float32)) / std).astype(np.float32), y
+
+
 def main(argv=None):
     """Entry point of the `chainrule` command; returns the exit status."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("chainrule: error: a command is required: chainrule train "
-                             "(see chainrule --help)")
-        return train(args)
+            raise UsageError("chainrule: error: a command is required: chainrule train or "
+                             "chainrule diagnose (see chainrule --help)")
+        return diagnose(args) if args.command == "diagnose" else train(args)
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return 2

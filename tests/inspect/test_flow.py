@@ -67,3 +67,40 @@ def test_skips_parameters_without_grad_and_validates():
         gradient_flow(model, lr=-1)
     with pytest.raises(TypeError, match="gradient_flow: expected a Module"):
         gradient_flow([1, 2])
+
+
+def test_uniform_explosion_is_flagged_and_no_bias_reads_vanishing():
+    """Issue 18: 8-layer ReLU, N(0, 3^2): every gradient ~1e9, biases ~1e6 (relatively small)."""
+    from tests.inspect.planted import exploding
+
+    case = exploding()
+    X, y = case.data
+    nn.functional.cross_entropy(case.model(cr.tensor(X[:256])), cr.tensor(y[:256])).backward()
+    flows = gradient_flow(case.model)
+    weights = [f for f in flows if len(f.shape) == 2]
+    assert all(f.grad_norm > 1e8 for f in weights)
+    assert all(f.flag == "exploding" for f in weights)
+    assert not [f for f in flows if f.flag == "vanishing"]
+    big_bias = [f for f in flows if len(f.shape) == 1 and f.grad_norm > 1e3]
+    assert big_bias and all(f.flag == "exploding" for f in big_bias)
+    assert gradient_flow(case.model, max_norm=1e12)[0].flag == "ok"  # relative only: not flagged
+
+
+def test_update_ratio_with_an_optimizer_is_its_real_step():
+    """Adam's first step moves each weight by lr, whatever the gradient: lr sqrt(n) / ||w||."""
+    cr.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+    model(cr.randn(8, 4)).sum().backward()
+    before = {n: p.numpy().copy() for n, p in model.named_parameters()}
+    w = gradient_flow(model, optimizer=opt)[0]
+    expected = 1e-2 * np.sqrt(12) / np.linalg.norm(before["weight"].astype(np.float64))
+    np.testing.assert_allclose(w.ratio, expected, rtol=1e-4)
+    sgd_like = gradient_flow(model, lr=1e-2)[0].ratio
+    assert sgd_like == pytest.approx(1e-2 * w.grad_norm / w.weight_norm)
+    assert abs(np.log10(w.ratio / sgd_like)) > 0.3  # not the lr * |g| / |w| of plain SGD
+    for n, p in model.named_parameters():  # the step was taken on copies
+        assert np.array_equal(p.numpy(), before[n])
+    assert opt.state_dict()["state"] == {}
+    with pytest.raises(ValueError, match="give lr .* or optimizer"):
+        gradient_flow(model, lr=0.1, optimizer=opt)

@@ -43,3 +43,23 @@ def test_draws_on_given_axes():
     w = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
     assert plot.plot_weight_spectra([ci.spectrum(w, "w")], ax=ax) is fig
     assert len(ax.lines) == 1
+
+
+def test_jacobian_histogram_bins_are_shared_so_both_series_show():
+    fig = plot.plot_jacobian_spectrum({"narrow": np.full(16, 1e-16) * np.linspace(1, 1.1, 16),
+                                       "wide": np.logspace(-1, 1, 64)}, bins=40)
+    ax = fig.axes[0]
+    widths = {round(p.get_width(), 9) for p in ax.patches}
+    assert len(widths) == 1  # one bin width for every bar of both series
+    heights = np.array([p.get_height() for p in ax.patches]).reshape(2, 40)
+    assert heights[0].sum() == 16 and heights[1].sum() == 64
+    assert (heights > 0).sum(axis=1).tolist()[0] >= 1 and (heights[1] > 0).sum() >= 5
+
+
+def test_flag_markers_do_not_reuse_the_line_colours():
+    from matplotlib import rcParams
+    from matplotlib.colors import to_hex
+
+    cycle = {to_hex(c) for c in rcParams["axes.prop_cycle"].by_key()["color"]}
+    assert not {to_hex(c) for c, _ in plot._FLAGS.values()} & cycle
+    assert len({m for _, m in plot._FLAGS.values()}) == 3

@@ -35,13 +35,17 @@ def report(tmp_path_factory):
         timing={"training time (s)": 0.1}, final_metrics={"test_accuracy": 0.9},
         confusion_matrix=cr.train.confusion_matrix(y[90:], out), class_names=["a", "b"],
         gradient_flow=rec.records, spectra=cr.inspect.weight_spectra(model),
-        boundary=(lambda G: cr.train.predict(model, G).argmax(1), X, y))
+        boundary=(lambda G: cr.train.predict(model, G).argmax(1), X, y),
+        findings=[dict(code="dead_units", severity="warning", where="0", step=12,
+                       message="60% of <layer 1> are dead", advice="use LeakyReLU"),
+                  cr.inspect.Finding("learning_rate_too_high", "error", None, "loss 5000",
+                                     "lower it")])
     return path
 
 
 def test_report_is_self_contained_with_every_section(report):
     text = report.read_text()
-    for section in ("Configuration", "Timing", "Final metrics", "Loss and metrics",
+    for section in ("Configuration", "Timing", "Final metrics", "Diagnosis", "Loss and metrics",
                     "Learning rate", "Confusion matrix", "Gradient flow", "Weight spectra",
                     "Decision boundary"):
         assert f"<h2>{section}</h2>" in text, section
@@ -53,6 +57,50 @@ def test_report_is_self_contained_with_every_section(report):
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert os.listdir(report.parent) == ["report.html"]  # written atomically, no temp files
+
+
+def test_diagnosis_section_lists_findings_errors_first(report):
+    text = report.read_text()
+    section = text.split("<h2>Diagnosis</h2>")[1].split("<h2>")[0]
+    assert section.index("learning_rate_too_high") < section.index("dead_units")
+    assert "60% of &lt;layer 1&gt; are dead" in section and "step 12" in section
+    assert "after training" in section and 'class="severity-error"' in section
+    empty = cr.report.render_report(cr.train.History(), findings=[])
+    assert "<h2>Diagnosis</h2>" in empty and "No problems found." in empty
+
+
+def test_deep_net_gradient_flow_legend_leaves_the_panels_free():
+    from tests.inspect.planted import vanishing
+
+    case = vanishing()
+    rec = cr.train.GradientFlowRecorder(every=5)
+    cr.train.fit(case.model, F.cross_entropy, cr.optim.Adam(case.model.parameters()),
+                 case.data, epochs=1, callbacks=[rec], progress=False)
+    png = cr.report.plots.gradient_flow(rec.records)
+    from matplotlib.figure import Figure
+
+    captured = {}
+    original = Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        captured["fig"] = fig
+        return original(fig, *args, **kwargs)
+
+    Figure.savefig = keep
+    try:
+        cr.report.plots.gradient_flow(rec.records)
+    finally:
+        Figure.savefig = original
+    fig = captured["fig"]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(ax.get_legend() is None for ax in fig.axes)  # no legend over a panel
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["ok: 4 of 20 layers", "vanishing: 16 of 20 layers"]
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert all(not box.overlaps(ax.get_window_extent()) for ax in panels)
 
 
 def test_sections_without_data_are_left_out(tmp_path):

@@ -204,6 +204,23 @@ def test_gradient_flow_recorder_records_each_layer(moons):
     assert [r["step"] for r in every.records] == [2, 4, 6]
 
 
+def test_gradient_flow_recorder_ratio_is_the_real_update(moons):
+    """||dW||/||W|| of the optimizer's step: Adam's first step moves every weight by lr."""
+    train, _ = moons
+    cr.manual_seed(0)  # tanh: every weight gets a gradient (no dead ReLU)
+    model = cr.nn.Sequential(cr.nn.Linear(2, 16), cr.nn.Tanh(), cr.nn.Linear(16, 2))
+    opt = cr.optim.Adam(model.parameters(), lr=0.02)
+    w0 = model[0].weight.numpy().astype(np.float64).copy()
+    rec = GradientFlowRecorder(every=1)
+    fit(model, F.cross_entropy, opt, train, epochs=1, batch_size=120, callbacks=[rec],
+        progress=False)
+    first = rec.records[0]["layers"][0]
+    assert first["name"] == "0.weight"
+    np.testing.assert_allclose(first["ratio"], 0.02 * np.sqrt(w0.size) / np.linalg.norm(w0),
+                               rtol=1e-4)
+    assert first["ratio"] > 3 * 0.02 * first["grad_norm"] / first["weight_norm"]
+
+
 def test_fit_rejects_bad_input(moons):
     model, opt, _ = _setup()
     with pytest.raises(ValueError, match="epochs must be a non-negative integer; got -1"):

@@ -115,7 +115,7 @@ def _eq(formula, value):
 
 def _text_step(step, output):
     kind = "ascent" if step["maximize"] else "descent"
-    rule = "w + lr · dL/dw" if step["maximize"] else "w - lr · dL/dw"
+    rule = f"w {'+' if step['maximize'] else '-'} lr · d{output}/dw"  # d(the output)/dw
     out = [f"Gradient {kind} step, lr = {step['lr']}: w <- {rule}"]
     for name, expr, value in step["rows"]:
         out.append(f"  {name} = {expr} = {value}")

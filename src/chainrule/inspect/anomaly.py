@@ -20,10 +20,22 @@ from chainrule.core import mode as _mode
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(chainrule.__file__)) + os.sep
 _sites = weakref.WeakKeyDictionary()  # Function node -> (filename, lineno, function name)
+_scopes = weakref.WeakKeyDictionary()  # Function node -> module name (while `scope` is used)
+scope = []  # names of the modules whose forward is running, innermost last (diagnose fills it)
 
 
 class AnomalyError(FloatingPointError):
-    """Raised under detect_anomaly() when an op's forward or backward gives NaN or inf."""
+    """Raised under detect_anomaly() when an op's forward or backward gives NaN or inf.
+
+    Besides the message it carries the facts: ``op`` (the op's class name, e.g. ``'Log'``),
+    ``phase`` (``'forward'`` or ``'backward'``), ``site`` ((filename, line, function) of the
+    user code that created the op, or None), ``scope`` (the name of the module whose forward
+    created it, when `diagnose` tracks modules, else None) and ``hint``.
+    """
+
+    def __init__(self, message, op=None, phase=None, site=None, scope=None, hint=None):
+        super().__init__(message)
+        self.op, self.phase, self.site, self.scope, self.hint = op, phase, site, scope, hint
 
 
 class detect_anomaly:
@@ -87,6 +99,8 @@ class _Checker(_mode.Interceptor):
             return
         if fn not in _sites:
             _sites[fn] = _user_site()
+            if scope:
+                _scopes[fn] = scope[-1]
         if self.check_forward:
             _check(fn, "forward", arrays, None, inputs)
 
@@ -108,7 +122,11 @@ def _check(node, phase, arrays, upstream, inputs):
         a = getattr(a, "_data", a)
         if a is None or a.dtype.kind not in "fc" or np.isfinite(a).all():
             continue
-        raise AnomalyError(_message(node, phase, i, a, getattr(upstream, "_data", None), inputs))
+        op = type(node).__name__
+        hint = _hint(op, phase, inputs or (), a, getattr(upstream, "_data", None))
+        raise AnomalyError(_message(node, phase, i, a, hint, inputs), op=op,
+                           phase="forward" if phase == "forward" else "backward",
+                           site=_sites.get(node), scope=_scopes.get(node), hint=hint)
 
 
 def _bad(a):
@@ -131,7 +149,7 @@ def _describe(t):
     return text
 
 
-def _message(node, phase, i, a, upstream, inputs):
+def _message(node, phase, i, a, hint, inputs):
     op = type(node).__name__
     formula = (type(node).__doc__ or "").strip().split("\n")[0].split(";")[0]
     where = "forward" if phase == "forward" else "backward"
@@ -150,7 +168,7 @@ def _message(node, phase, i, a, upstream, inputs):
         code = linecache.getline(filename, lineno).strip()
         lines.append(f'  created at: File "{filename}", line {lineno}, in {func}'
                      + (f"\n      {code}" if code else ""))
-    lines.append("  hint: " + _hint(op, phase, inputs, a, upstream))
+    lines.append("  hint: " + hint)
     return "\n".join(lines)
 
 

@@ -3,7 +3,8 @@
 Backpropagation multiplies the upstream gradient by one local Jacobian per layer, so through depth
 the gradient scales like a product of factors: below 1 (sigmoid: sigma' <= 1/4) it vanishes,
 above 1 it explodes. `gradient_flow` reads each parameter's .grad after backward() and compares
-its norm with the output-side layer's, the one nearest the loss.
+its norm with the output-side layer's, the one nearest the loss, and with an absolute bound, so
+a net whose every gradient is huge is flagged too.
 """
 
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ class LayerFlow:
     shape: tuple
     grad_norm: float
     weight_norm: float
-    ratio: float
+    ratio: float  # ||g||/||w||; x lr with lr=; ||dw||/||w|| of a real step with optimizer=
     flag: str  # 'ok' | 'vanishing' | 'exploding'
 
 
@@ -36,14 +37,23 @@ def _named_parameters(model):
                     f"name -> parameter; got {type(model).__name__}")
 
 
-def gradient_flow(model, lr=None, vanishing=1e-3, exploding=1e3, reference=None):
-    """Per parameter with a .grad: ||dL/dw||, ||w||, ||dL/dw||/||w|| (times lr: the update ratio).
+def gradient_flow(model, lr=None, vanishing=1e-3, exploding=1e3, reference=None, max_norm=1e3,
+                  optimizer=None):
+    """Per parameter with a .grad: ||dL/dw||, ||w|| and an update ratio, with a flag.
 
-    Call after ``loss.backward()``. A parameter is flagged ``'vanishing'`` when its gradient norm
-    is below ``vanishing`` times the reference gradient norm (or exactly 0), ``'exploding'`` when
-    above ``exploding`` times it or not finite. The reference is the gradient norm of parameter
+    Call after ``loss.backward()``. The ratio is ||dL/dw||/||w||; with ``lr`` it is
+    lr ||dL/dw||/||w||, the update ratio of plain SGD; with ``optimizer`` it is ||dw||/||w||
+    of that optimizer's actual next step (taken on copies: the model and the optimizer are left
+    as they are), the only right one for Adam and the other adaptive optimizers, whose steps
+    are not proportional to the gradient.
+
+    A parameter is flagged ``'exploding'`` when its gradient norm is not finite, above
+    ``max_norm`` (absolute: a uniformly exploding net is flagged too), or above ``exploding``
+    times the reference gradient norm; ``'vanishing'`` when it is exactly 0 or below
+    ``vanishing`` times the reference. The reference is the gradient norm of parameter
     ``reference`` (a name), by default of the last weight (ndim >= 2) in named_parameters()
-    order: the output layer of a feed-forward net, where the gradient enters.
+    order: the output layer of a feed-forward net, where the gradient enters. A reference that
+    is itself exploding is not used for relative flags.
 
         >>> import chainrule as cr
         >>> model = cr.nn.Linear(3, 1)
@@ -53,16 +63,25 @@ def gradient_flow(model, lr=None, vanishing=1e-3, exploding=1e3, reference=None)
     """
     if lr is not None and (isinstance(lr, bool) or not np.isscalar(lr) or not lr > 0):
         raise ValueError(f"gradient_flow: lr must be a positive number or None; got {lr!r}")
+    if lr is not None and optimizer is not None:
+        raise ValueError("gradient_flow: give lr (plain SGD's ratio) or optimizer (its real "
+                         "step), not both")
     if not 0 < vanishing < 1 < exploding:
         raise ValueError(f"gradient_flow: need 0 < vanishing < 1 < exploding; got "
                          f"vanishing={vanishing}, exploding={exploding}")
+    named = _named_parameters(model)
+    steps = _real_steps(model, optimizer) if optimizer is not None else {}
     entries = []
-    for name, p in _named_parameters(model):
+    for name, p in named:
         if p.grad is None:
             continue
         g, w = _norm(p.grad.numpy()), _norm(p.numpy())
-        ratio = g / w if w > 0 else (0.0 if g == 0 else float("inf"))
-        entries.append((name, tuple(p.shape), g, w, ratio * (lr if lr is not None else 1.0)))
+        if optimizer is not None:
+            ratio = steps[name] / w if w > 0 else (0.0 if steps[name] == 0 else float("inf"))
+        else:
+            ratio = g / w if w > 0 else (0.0 if g == 0 else float("inf"))
+            ratio *= lr if lr is not None else 1.0
+        entries.append((name, tuple(p.shape), g, w, ratio))
     if not entries:
         return []
     names = [e[0] for e in entries]
@@ -74,16 +93,30 @@ def gradient_flow(model, lr=None, vanishing=1e-3, exploding=1e3, reference=None)
     else:
         raise ValueError(f"gradient_flow: reference {reference!r} is not a parameter with a "
                          f"gradient; got names {names}")
+    relative = bool(np.isfinite(ref) and 0 < ref <= max_norm)
     flows = []
     for name, shape, g, w, ratio in entries:
-        if not np.isfinite(g) or (np.isfinite(ref) and ref > 0 and g > exploding * ref):
+        if not np.isfinite(g) or g > max_norm or (relative and g > exploding * ref):
             flag = "exploding"
-        elif g == 0 or (np.isfinite(ref) and g < vanishing * ref):
+        elif g == 0 or (relative and g < vanishing * ref):
             flag = "vanishing"
         else:
             flag = "ok"
         flows.append(LayerFlow(name, shape, g, w, ratio, flag))
     return flows
+
+
+def _real_steps(model, optimizer):
+    """{name: ||dw||} of one step of `optimizer`, taken on copies holding the same gradients."""
+    import chainrule as cr
+    from chainrule.inspect.evidence import training_copy, update_norms
+
+    if isinstance(model, dict):
+        raise TypeError("gradient_flow: optimizer= needs the Module, not a dict of parameters")
+    model_copy, opt_copy = training_copy(model, optimizer)
+    for (_, p), (_, q) in zip(model.named_parameters(), model_copy.named_parameters()):
+        q.grad = None if p.grad is None else cr.tensor(p.grad.numpy().copy())
+    return update_norms(model_copy, opt_copy)
 
 
 def format_flow(flows):

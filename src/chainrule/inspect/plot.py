@@ -8,7 +8,9 @@ import os
 
 import numpy as np
 
-_COLORS = {"ok": "tab:green", "vanishing": "tab:blue", "exploding": "tab:red"}
+# flag markers: colours outside matplotlib's default line cycle (tab:blue, tab:orange, ...), and
+# a shape each, so a flag never reads as one of the lines
+_FLAGS = {"ok": ("#2b7a3b", "o"), "vanishing": ("#d08c00", "v"), "exploding": ("#8e1b10", "^")}
 
 
 def _axes(ax, figsize=(6.4, 4.0), projection=None):
@@ -41,11 +43,11 @@ def plot_gradient_flow(flows, ax=None, title="Gradient norm per layer"):
         depth = np.arange(1, len(fl) + 1)
         norms = np.array([max(f.grad_norm, 1e-300) for f in fl])
         ax.semilogy(depth, norms, "-", label=label or None, alpha=0.7)
-        for flag, color in _COLORS.items():
+        for flag, (color, marker) in _FLAGS.items():
             mask = np.array([f.flag == flag for f in fl])
             if mask.any():
-                ax.scatter(depth[mask], norms[mask], color=color, zorder=3, s=18,
-                           label=None if flag in shown else f"flag: {flag}")
+                ax.scatter(depth[mask], norms[mask], color=color, marker=marker, zorder=3,
+                           s=22, label=None if flag in shown else f"flag: {flag}")
                 shown.add(flag)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("weight, from input to output")
@@ -70,12 +72,19 @@ def plot_weight_spectra(spectra, ax=None, title="Singular values per weight"):
 
 def plot_jacobian_spectrum(singular_values, ax=None, bins=40,
                            title="Singular values of the input-output Jacobian"):
-    """Histogram of log10 of jacobian_spectrum(...) values; a dict {label: values} overlays."""
+    """Histogram of log10 of jacobian_spectrum(...) values; a dict {label: values} overlays.
+
+    All series share one set of bin edges (over their joint range), so each bar is as wide as
+    every other and counts compare; with per-series bins a narrow series would be drawn as a
+    few needles and a wide one as a low smear.
+    """
     fig, ax = _axes(ax)
     series = singular_values if isinstance(singular_values, dict) else {"": singular_values}
-    for label, values in series.items():
-        logs = np.log10(np.maximum(np.asarray(values).reshape(-1), 1e-300))
-        ax.hist(logs, bins=bins, alpha=0.6, label=label or None)
+    logs = {label: np.log10(np.maximum(np.asarray(v, dtype=np.float64).reshape(-1), 1e-300))
+            for label, v in series.items()}
+    edges = np.histogram_bin_edges(np.concatenate(list(logs.values())), bins=bins)
+    for label, values in logs.items():
+        ax.hist(values, bins=edges, alpha=0.6, label=label or None)
     ax.set_xlabel("log10 singular value")
     ax.set_ylabel("count")
     ax.set_title(title)

@@ -1,7 +1,8 @@
 """The training report: one self-contained HTML file, every figure embedded as a base64 PNG.
 
-Sections: configuration and timing; final metrics; loss and metric curves (train and
-validation); learning rate; confusion matrix; per-layer gradient and weight norms over
+Sections: configuration and timing; final metrics; the diagnosis (problems found during and
+after training, with what to do); loss and metric curves (train and validation); learning
+rate; confusion matrix; per-layer gradient and weight norms and the real update ratio over
 training; singular-value spectra and condition numbers of the final weights; the decision
 boundary of a 2-D classifier. Sections without data are left out.
 """
@@ -27,6 +28,9 @@ p.note { color: #555; font-size: 0.9em; max-width: 60em; }
 .flag-vanishing { color: #b07000; font-weight: 600; }
 .flag-exploding { color: #c0392b; font-weight: 600; }
 .flag-ok { color: #2b7a3b; }
+.severity-error { color: #c0392b; font-weight: 600; }
+.severity-warning { color: #b07000; font-weight: 600; }
+.severity-info { color: #555; }
 """
 
 
@@ -71,9 +75,31 @@ def _flag(flag):
     return _Raw(f'<span class="flag-{html.escape(flag)}">{html.escape(flag)}</span>')
 
 
+def _findings_section(findings):
+    """The Diagnosis section: each finding (a Finding or its dict) as a row, errors first."""
+    rows = []
+    for f in findings:
+        f = f if isinstance(f, dict) else dict(vars(f), step=None)
+        when = "after training" if f.get("step") is None else f"step {f['step']}"
+        severity = _Raw(f'<span class="severity-{html.escape(f["severity"])}">'
+                        f'{html.escape(f["severity"])}</span>')
+        rows.append((when, severity, _Raw(f"<code>{html.escape(f['code'])}</code>"),
+                     f.get("where") or "", f["message"], f["advice"]))
+    order = {"error": 0, "warning": 1, "info": 2}
+    rows.sort(key=lambda r: order.get(r[1].split(">")[1].split("<")[0], 3))
+    note = ('<p class="note">What cr.inspect.diagnose measured after training, and what the '
+            "training monitor saw during it (each problem once, at the step it appeared), with "
+            "what to do. See docs/DIAGNOSE.md for how each is measured.</p>")
+    if not rows:
+        return ["<h2>Diagnosis</h2>", note, "<p>No problems found.</p>"]
+    return ["<h2>Diagnosis</h2>", note,
+            _table(rows, ["when", "severity", "finding", "where", "what was measured",
+                          "what to do"])]
+
+
 def render_report(history, *, title="chainrule training report", config=None, timing=None,
                   final_metrics=None, confusion_matrix=None, class_names=None,
-                  gradient_flow=None, spectra=None, boundary=None):
+                  gradient_flow=None, spectra=None, boundary=None, findings=None):
     """The report as an HTML string (see write_report for the arguments)."""
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if history.stop_reason:
@@ -85,6 +111,8 @@ def render_report(history, *, title="chainrule training report", config=None, ti
         parts += ["<h2>Timing</h2>", _table([(k, v) for k, v in timing.items()])]
     if final_metrics:
         parts += ["<h2>Final metrics</h2>", _table([(k, v) for k, v in final_metrics.items()])]
+    if findings is not None:
+        parts += _findings_section(findings)
     if len(history):
         parts += ["<h2>Loss and metrics</h2>",
                   '<p class="note">Per epoch. Training values are averaged over the epoch\'s '
@@ -102,14 +130,16 @@ def render_report(history, *, title="chainrule training report", config=None, ti
         last = gradient_flow[-1]["layers"]
         parts += ["<h2>Gradient flow</h2>",
                   '<p class="note">Per-layer norms of the gradient ‖∇W‖ and of the weights ‖W‖ '
-                  "during training, and their update ratio. Gradients that shrink towards the "
-                  "input layers (vanishing) or blow up (exploding) show as curves far below or "
-                  "above the others; flagged layers are dashed.</p>",
+                  "during training, and the update ratio ‖ΔW‖/‖W‖: how far the optimizer's "
+                  "actual step moved each weight, relative to its norm (healthy training: "
+                  "~1e-3). Gradients that shrink towards the input layers (vanishing) or blow "
+                  "up (exploding) show as curves far below or above the others; flagged layers "
+                  "are dashed.</p>",
                   _img(plots.gradient_flow(gradient_flow), "gradient flow over training"),
                   _table([(layer["name"], "×".join(map(str, layer["shape"])),
                            layer["grad_norm"], layer["weight_norm"], layer["ratio"],
                            _flag(layer["flag"])) for layer in last],
-                         ["layer", "shape", "‖∇W‖", "‖W‖", "ratio", "flag"])]
+                         ["layer", "shape", "‖∇W‖", "‖W‖", "‖ΔW‖/‖W‖", "flag"])]
     if spectra:
         parts += ["<h2>Weight spectra</h2>",
                   '<p class="note">Singular values σ₁ ≥ σ₂ ≥ … of each final weight matrix. '
@@ -141,6 +171,8 @@ def write_report(path, history, **sections):
         gradient_flow: GradientFlowRecorder.records.
         spectra: cr.inspect.weight_spectra(model).
         boundary: (predict, X, y) for a 2-D classifier; predict maps (N, 2) -> labels.
+        findings: cr.inspect Findings, or dicts of their fields with the "step" they were
+            seen at (None: after training); an empty list says "No problems found".
     """
     from chainrule.train.checkpoint import atomic_write
 

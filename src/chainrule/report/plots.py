@@ -8,8 +8,6 @@ import io
 
 import numpy as np
 
-_COLORS = {"ok": "#2b7bba", "vanishing": "#d08c00", "exploding": "#c0392b"}
-
 
 def _figure(width=6.4, height=3.6):
     from matplotlib.figure import Figure
@@ -79,8 +77,11 @@ def confusion(matrix, class_names=None):
 def gradient_flow(records):
     """Per-layer gradient norm, weight norm and update ratio over training -> PNG bytes.
 
-    `records` is GradientFlowRecorder.records (weights only are drawn); a layer flagged
-    vanishing or exploding at the last recording is drawn dashed, its flag in the legend.
+    `records` is GradientFlowRecorder.records (weights only are drawn), one colour per layer
+    from input (dark) to output (light); a layer flagged vanishing at the last recording is
+    dashed, exploding dash-dotted and thick. Up to 8 layers get a legend beside the panels;
+    deeper nets a colour bar of the layer index and a legend of the flags, so nothing covers
+    the curves.
     """
     layers = records[0]["layers"]
     # one curve per weight matrix (biases follow their weights and would double the legend)
@@ -88,27 +89,43 @@ def gradient_flow(records):
         [layer["name"] for layer in layers]
     steps = np.array([r["step"] for r in records])
     last = {layer["name"]: layer.get("flag", "ok") for layer in records[-1]["layers"]}
-    fig = _figure(13, 3.6)
+    many = len(names) > 8
+    fig = _figure(13, 3.8)
     axes = fig.subplots(1, 3)
     titles = {"grad_norm": "gradient norm ‖∇W‖", "weight_norm": "weight norm ‖W‖",
-              "ratio": "update ratio"}
+              "ratio": "update ratio ‖ΔW‖/‖W‖"}
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
 
     cmap = colormaps["viridis"]
+    handles = {}
     for ax, key in zip(axes, titles):
         for i, name in enumerate(names):
             values = [_layer(r, name).get(key, np.nan) for r in records]
             flag = last.get(name, "ok")
-            label = name if flag == "ok" else f"{name} ({flag})"
-            color = cmap(i / max(len(names) - 1, 1)) if flag == "ok" else _COLORS[flag]
-            ax.plot(steps, _floats(values), label=label, color=color,
-                    linestyle="-" if flag == "ok" else "--")
+            (line,) = ax.plot(steps, _floats(values), color=cmap(i / max(len(names) - 1, 1)),
+                              **_STYLES[flag])
+            handles.setdefault(name if flag == "ok" else f"{name} ({flag})", line)
         ax.set_yscale("log")
         ax.set_title(titles[key])
         ax.set_xlabel("optimizer step")
         ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=7)
+    if many:
+        bar = fig.colorbar(ScalarMappable(Normalize(1, len(names)), cmap), ax=list(axes),
+                           shrink=0.9, pad=0.01)
+        bar.set_label("weight layer (1 = input side)")
+        counts = {flag: sum(last.get(n, "ok") == flag for n in names) for flag in _STYLES}
+        handles = {f"{flag}: {n} of {len(names)} layers": Line2D([], [], color="0.3",
+                                                                 **_STYLES[flag])
+                   for flag, n in counts.items() if n}
+    fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=7)
     return _png(fig)
+
+
+_STYLES = {"ok": {"linestyle": "-"}, "vanishing": {"linestyle": "--"},
+           "exploding": {"linestyle": "-.", "linewidth": 2.2}}
 
 
 def _layer(record, name):

@@ -25,11 +25,13 @@ from chainrule.train.metrics import (
     r2_score,
     recall_score,
 )
+from chainrule.train.monitor import TrainingMonitor, TrainingWarning
 from chainrule.train.progress import Progress
 
 __all__ = [
     "Callback", "EarlyStopping", "FitState", "GradientFlowRecorder", "History",
-    "ModelCheckpoint", "Progress", "accuracy_score", "confusion_matrix", "evaluate",
+    "ModelCheckpoint", "Progress", "TrainingMonitor", "TrainingWarning", "accuracy_score",
+    "confusion_matrix", "evaluate",
     "f1_score", "fit", "load", "mean_absolute_error", "mean_squared_error", "metrics",
     "precision_score", "predict", "r2_score", "recall_score", "save",
 ]

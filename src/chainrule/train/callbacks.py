@@ -167,8 +167,9 @@ class GradientFlowRecorder(Callback):
     """Record per-layer gradient norms, weight norms and their ratio during training.
 
     Uses cr.inspect.gradient_flow after backward, on the first batch of every epoch (or every
-    `every` optimizer steps); the ratio is lr·‖∇W‖/‖W‖ (‖∇W‖/‖W‖ while lr is 0). `records`
-    holds one dict per recording: epoch, step, lr, layers.
+    `every` optimizer steps); the ratio is ‖ΔW‖/‖W‖, measured from the optimizer's actual
+    step on that batch (right for every optimizer, Adam included). `records` holds one dict
+    per recording: epoch, step, lr, layers.
     """
 
     def __init__(self, every=None):
@@ -188,11 +189,26 @@ class GradientFlowRecorder(Callback):
         lr = state.optimizer.param_groups[0].get("lr") if state.optimizer else None
         lr = float(lr) if lr is not None and lr > 0 else None  # a schedule may reach 0
         layers = [{"name": f.name, "shape": list(f.shape), "grad_norm": float(f.grad_norm),
-                   "weight_norm": float(f.weight_norm), "ratio": float(f.ratio),
+                   "weight_norm": float(f.weight_norm), "ratio": float("nan"),
                    "flag": f.flag}
-                  for f in inspect.gradient_flow(state.model, lr=lr)]
+                  for f in inspect.gradient_flow(state.model)]
         self.records.append({"epoch": state.epoch, "step": state.step, "lr": lr,
                              "layers": layers})
+        names = {layer["name"] for layer in layers}  # the real step's ||dW|| in on_batch_end
+        self._before = {n: p.numpy().copy() for n, p in state.model.named_parameters()
+                        if n in names}
+
+    def on_batch_end(self, state):
+        before = self.__dict__.pop("_before", None)
+        if before is None:
+            return
+        now = dict(state.model.named_parameters())
+        for layer in self.records[-1]["layers"]:
+            w = before[layer["name"]].astype(np.float64)
+            dw = now[layer["name"]].numpy().astype(np.float64) - w
+            norm = float(np.linalg.norm(w))
+            step = float(np.linalg.norm(dw))
+            layer["ratio"] = step / norm if norm > 0 else (0.0 if step == 0 else float("inf"))
 
     def as_arrays(self, key="grad_norm"):
         """(steps (T,), layer names (L,), values (T, L)) of `key` for plotting."""

@@ -174,6 +174,8 @@ class FitState:
         self.epoch, self.batch_index, self.step, self.loss = 0, 0, 0, None
         self.stop_training = False
         self.forward_backward = None  # (x, y) -> (output, loss), set by fit
+        self.eager_forward_backward = None  # the same, never compiled (for eager sampled steps)
+        self.write = print  # prints a line without breaking the progress bar
 
     def training_state(self):
         """Everything a resumed run needs: weights, optimizer, scheduler, history, RNG states."""
@@ -260,6 +262,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     val_loader = None if val_data is None else _loader(val_data, 1024, False, None, "val_data")
     state = FitState(model, loss_fn, optimizer, scheduler, loader, History(), callbacks, epochs)
     state.forward_backward = _forward_backward(model, loss_fn, optimizer)
+    state.eager_forward_backward = state.forward_backward
+    for key in _log_keys(metric_fns, val_loader):  # so h["loss"] is [] if no epoch completes
+        state.history.history.setdefault(key, [])
     if compile_step:
         from chainrule.compile import compile as _compile
 
@@ -271,6 +276,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
             resume = load(resume)
         state.load_training_state(resume)
     bar = Progress(epochs, len(loader), enabled=progress)
+    state.write = bar.write if progress else print
     for c in callbacks:
         c.on_train_begin(state)
     last_good = _snapshot(state)
@@ -331,10 +337,7 @@ def _run_epoch(state, metric_fns, val_loader, bar):
         out, loss = state.forward_backward(x, y)
         value = float(loss.item())
         if not math.isfinite(value):
-            state.history.stop_reason = (f"stopped: the loss is {value} at epoch {state.epoch}, "
-                                         f"batch {state.batch_index + 1}; kept the state after "
-                                         f"epoch {state.epoch - 1} (try a smaller learning "
-                                         "rate)")
+            state.history.stop_reason = _non_finite_stop(state, value, x, y)
             return None
         state.step += 1
         state.loss = loss
@@ -368,6 +371,27 @@ def _run_epoch(state, metric_fns, val_loader, bar):
             state.scheduler.step()
     logs["time"] = time.perf_counter() - start
     return logs
+
+
+def _log_keys(metric_fns, val_loader):
+    names = ["loss"] + [name for name, _ in metric_fns]
+    return names + ([f"val_{n}" for n in names] if val_loader is not None else []) + ["lr", "time"]
+
+
+def _non_finite_stop(state, value, x, y):
+    """The stop reason for a non-finite loss, with its cause: the data, the weights, or the first
+    op that produced NaN/inf (rerun on a copy under detect_anomaly), and what to do about it."""
+    from chainrule.inspect.nonfinite import explain_non_finite
+
+    head = (f"stopped: the loss is {value} at epoch {state.epoch}, batch "
+            f"{state.batch_index + 1}; kept the state after epoch {state.epoch - 1}")
+    try:
+        finding = explain_non_finite(state.model, state.loss_fn, x, y, trained_steps=state.step)
+    except (ValueError, TypeError, RuntimeError, FloatingPointError) as e:
+        return (f"{head}. Rerunning the batch under cr.inspect.detect_anomaly() failed ({e}); "
+                "wrap the training step in it to find the op")
+    message = finding.message[:1].upper() + finding.message[1:]
+    return f"{head}. {message}. What to do: {finding.advice}"
 
 
 def _snapshot(state):

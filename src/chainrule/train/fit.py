@@ -174,6 +174,7 @@ class FitState:
         self.epoch, self.batch_index, self.step, self.loss = 0, 0, 0, None
         self.stop_training = False
         self.forward_backward = None  # (x, y) -> (output, loss), set by fit
+        self.parallel = None  # fit(distributed=True): the data-parallel run (train/parallel.py)
 
     def training_state(self):
         """Everything a resumed run needs: weights, optimizer, scheduler, history, RNG states."""
@@ -216,7 +217,7 @@ class FitState:
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data=None,
         metrics=(), callbacks=(), scheduler=None, seed=None, progress=True, shuffle=True,
-        resume=None, compile_step=False):
+        resume=None, compile_step=False, distributed=None):
     """Train `model` for `epochs` epochs and return the History of per-epoch logs.
 
     Args:
@@ -233,6 +234,11 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
         compile_step: run each batch's forward and backward pass through cr.compile: traced
             on the first batches of each shape, then replayed (the same numbers with less
             Python per batch; the model and loss must be traceable, see cr.compile).
+        distributed: train data-parallel over the processes of cr.distributed (None: when a
+            process group of more than one process is initialized). batch_size stays the
+            global batch: each process takes its slice of every batch, gradients, losses and
+            metrics are reduced, only rank 0 prints and writes checkpoints
+            (docs/DISTRIBUTED.md).
 
     Logs per epoch: loss, metrics, val_loss, val_metrics, lr (at the start of the epoch)
     and time (seconds).
@@ -258,19 +264,29 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     callbacks.sort(key=lambda c: c.order)
     loader = _loader(train_data, batch_size, shuffle, seed, "train_data")
     val_loader = None if val_data is None else _loader(val_data, 1024, False, None, "val_data")
+    par = _data_parallel(distributed, model)
+    if par is not None:
+        loader = par.shard(loader)
+        val_loader = None if val_loader is None else par.shard(val_loader)
     state = FitState(model, loss_fn, optimizer, scheduler, loader, History(), callbacks, epochs)
-    state.forward_backward = _forward_backward(model, loss_fn, optimizer)
+    state.parallel = par
+    state.forward_backward = _forward_backward(model if par is None else par.ddp, loss_fn,
+                                               optimizer)
     if compile_step:
         from chainrule.core.compile import compile as _compile
 
         state.forward_backward = _compile(state.forward_backward)
+    if par is not None:
+        state.forward_backward = par.step(state.forward_backward, optimizer)
     if resume is not None:
         if not isinstance(resume, dict):
             from chainrule.train.checkpoint import load
 
             resume = load(resume)
         state.load_training_state(resume)
-    bar = Progress(epochs, len(loader), enabled=progress)
+    if par is not None:
+        par.start(state)
+    bar = Progress(epochs, len(loader), enabled=progress and (par is None or par.rank == 0))
     for c in callbacks:
         c.on_train_begin(state)
     last_good = _snapshot(state)
@@ -289,6 +305,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
             if state.stop_training:
                 break
     except KeyboardInterrupt:
+        if par is not None:  # the job's collectives are half-done: the whole job stops
+            raise
         _restore(state, last_good)
         state.history.stop_reason = (f"interrupted (Ctrl-C) during epoch {state.epoch}; kept "
                                      f"the state after epoch {last_good['epoch']}")
@@ -299,6 +317,21 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     for c in callbacks:
         c.on_train_end(state)
     return state.history
+
+
+def _data_parallel(distributed, model):
+    """fit's data-parallel run (chainrule.train.parallel), or None to train in this process."""
+    if distributed is not None and not isinstance(distributed, bool):
+        raise TypeError(f"fit: distributed must be None, True or False; got {distributed!r}")
+    from chainrule import distributed as dist
+
+    if distributed is None:
+        distributed = dist.is_initialized() and dist.get_world_size() > 1
+    if not distributed:
+        return None
+    from chainrule.train.parallel import DataParallel
+
+    return DataParallel(model)
 
 
 def _forward_backward(model, loss_fn, optimizer):
@@ -315,7 +348,7 @@ def _forward_backward(model, loss_fn, optimizer):
 
 
 def _run_epoch(state, metric_fns, val_loader, bar):
-    model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
+    model, optimizer, loss_fn, par = state.model, state.optimizer, state.loss_fn, state.parallel
     start = time.perf_counter()
     lr = float(optimizer.param_groups[0]["lr"])
     for c in state.callbacks:
@@ -327,7 +360,7 @@ def _run_epoch(state, metric_fns, val_loader, bar):
         state.batch_index = batch_index
         x, y = _split(batch, "train_data")
         out, loss = state.forward_backward(x, y)
-        value = float(loss.item())
+        value = float(loss.item()) if par is None else par.batch_loss(loss)
         if not math.isfinite(value):
             state.history.stop_reason = (f"stopped: the loss is {value} at epoch {state.epoch}, "
                                          f"batch {state.batch_index + 1}; kept the state after "
@@ -339,10 +372,10 @@ def _run_epoch(state, metric_fns, val_loader, bar):
         for c in state.callbacks:
             c.on_after_backward(state)
         optimizer.step()
-        n = len(_numpy(y))
+        n = len(_numpy(y)) if par is None else par.global_rows
         total += value * n
         count += n
-        if metric_fns:
+        if metric_fns and (par is None or par.local_rows):
             outs.append(_numpy(out).copy())
             ys.append(_numpy(y))
         for c in state.callbacks:
@@ -352,10 +385,15 @@ def _run_epoch(state, metric_fns, val_loader, bar):
         raise ValueError("fit: train_data gave no batches (is it empty, or drop_last with "
                          "fewer rows than batch_size?)")
     logs = {"loss": total / count}
+    if par is not None:
+        par.epoch_end()
     if metric_fns:
-        logs.update(_compute_metrics(metric_fns, np.concatenate(ys), np.concatenate(outs), ""))
+        ys, outs = (np.concatenate(ys), np.concatenate(outs)) if par is None \
+            else (par.gather(ys), par.gather(outs))
+        logs.update(_compute_metrics(metric_fns, ys, outs, ""))
     if val_loader is not None:
-        val = evaluate(model, loss_fn, val_loader, [m for _, m in metric_fns])
+        val = evaluate(model, loss_fn, val_loader, [m for _, m in metric_fns]) if par is None \
+            else par.evaluate(model, loss_fn, val_loader, metric_fns)
         logs.update({f"val_{k}": v for k, v in zip(["loss"] + [n for n, _ in metric_fns],
                                                    val.values())})
     logs["lr"] = lr

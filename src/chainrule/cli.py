@@ -4,6 +4,7 @@
     chainrule train --dataset spirals --hidden 64,64 --epochs 100
     chainrule train --dataset csv:data.csv --target label --out runs/mine
     chainrule train --resume runs/train/checkpoint.safetensors --epochs 80
+    chainrule train --nproc 2                        # data-parallel, 2 processes (MPI)
 
 Outputs in --out DIR: model.safetensors (the state_dict), history.json, report.html, and
 checkpoint.safetensors (the full training state, for --resume). Bad arguments or data give a
@@ -119,6 +120,10 @@ def build_parser():
     t.add_argument("--out", default="runs/train", help="output directory (default: runs/train)")
     t.add_argument("--resume", metavar="CKPT", help="continue from DIR/checkpoint.safetensors "
                    "of an earlier run (with the same options) up to --epochs in total")
+    t.add_argument("--nproc", type=_positive(int, "--nproc"), help="train data-parallel in N "
+                   "processes on this machine, an MPI job over shared memory (--batch-size "
+                   "stays the global batch; needs chainrule[mpi]; `mpiexec -n N chainrule "
+                   "train` runs the same way)")
     return parser
 
 
@@ -228,18 +233,52 @@ def _finite(tree):
     return tree
 
 
+def _check_out(args):
+    out = os.path.abspath(args.out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"chainrule train: error: --out {args.out} exists and is not a "
+                         "directory")
+    return out
+
+
+def launch_job(args, argv):
+    """`--nproc N`: check the arguments and data here, then run this command as N MPI ranks."""
+    from chainrule.distributed import launch
+
+    config, _ = resolve_config(args)
+    load_data(config)
+    _check_out(args)
+    if not launch.mpi_available():
+        raise UsageError("chainrule train: error: --nproc needs MPI: pip install "
+                         "'chainrule[mpi]' (mpi4py, mpich)")
+    return launch.launch(args.nproc, ["-m", "chainrule.cli", *argv], prog="chainrule train")
+
+
+def join_job(args):
+    """(rank, world size) of this process: it joins the MPI job that started it, if any."""
+    from chainrule import distributed as dist
+
+    if not dist.launched_by_mpi():
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group()
+    size = dist.get_world_size()
+    if args.nproc is not None and args.nproc != size:
+        raise UsageError(f"chainrule train: error: --nproc {args.nproc} inside an MPI job of "
+                         f"{size} processes (under mpiexec, leave --nproc out)")
+    return dist.get_rank(), size
+
+
 def train(args):
     """Run `chainrule train`; returns the exit status."""
     import chainrule as cr
     import chainrule.nn.functional as F
     from chainrule.train.checkpoint import atomic_write
 
+    rank, world_size = join_job(args)
     config, checkpoint = resolve_config(args)
     ds, train_data, test_data, prep = load_data(config)
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError(f"chainrule train: error: --out {args.out} exists and is not a "
-                         "directory")
+    out = _check_out(args)
     classify = ds.task == "classification"
     n_out = len(ds.target_names) if classify else 1
     cr.manual_seed(config["seed"])
@@ -251,17 +290,22 @@ def train(args):
     recorder = cr.train.GradientFlowRecorder()
     saver = cr.train.ModelCheckpoint(os.path.join(out, "checkpoint.safetensors"),
                                      extra={"cli": config, "preprocessing": prep})
-    os.makedirs(out, exist_ok=True)
-    print(f"chainrule train: {ds.name} ({ds.task}, {len(ds.X)} samples, {ds.X.shape[1]} "
-          f"features) -> MLP {[train_data[0].shape[1], *config['hidden'], n_out]}, "
-          f"{config['activation']}, {config['optimizer']} lr={config['lr']:g}, "
-          f"{config['epochs']} epochs, batch {config['batch_size']}, seed {config['seed']}")
+    if rank == 0:
+        os.makedirs(out, exist_ok=True)
+        print(f"chainrule train: {ds.name} ({ds.task}, {len(ds.X)} samples, {ds.X.shape[1]} "
+              f"features) -> MLP {[train_data[0].shape[1], *config['hidden'], n_out]}, "
+              f"{config['activation']}, {config['optimizer']} lr={config['lr']:g}, "
+              f"{config['epochs']} epochs, batch {config['batch_size']}, seed {config['seed']}"
+              + (f", {world_size} processes" if world_size > 1 else ""))
     start = time.perf_counter()
     history = cr.train.fit(model, loss_fn, optimizer, train_data, epochs=config["epochs"],
                            batch_size=config["batch_size"], val_data=test_data,
                            metrics=metrics, callbacks=[recorder, saver], seed=config["seed"],
-                           resume=checkpoint, compile_step=config["compile"])
+                           resume=checkpoint, compile_step=config["compile"],
+                           distributed=world_size > 1)
     train_seconds = time.perf_counter() - start
+    if rank != 0:  # rank 0 writes the outputs
+        return 0
     outputs = cr.train.predict(model, test_data[0])
     y_te = test_data[1]
     if classify:
@@ -315,6 +359,10 @@ def main(argv=None):
         if args.command is None:
             raise UsageError("chainrule: error: a command is required: chainrule train "
                              "(see chainrule --help)")
+        from chainrule.distributed.group import launched_by_mpi
+
+        if args.nproc is not None and args.nproc > 1 and not launched_by_mpi():
+            return launch_job(args, sys.argv[1:] if argv is None else list(argv))
         return train(args)
     except UsageError as e:
         print(str(e), file=sys.stderr)

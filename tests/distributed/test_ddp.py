@@ -48,6 +48,11 @@ def test_buckets_hold_parameters_in_reverse_order_up_to_the_cap(world_of_one):
     ddp = dist.DistributedDataParallel(model, bucket_cap_mb=100 / 2 ** 20)
     assert ddp._reducer.buckets == [[3, 2], [1], [0]]
     assert "buckets=3" in repr(ddp)
+    ddp.grad_weight = 0.5
+    F.cross_entropy(ddp(X), Y).backward()  # gradients arrive W2, b2, W1, b1: re-cut so
+    assert ddp._reducer.buckets == [[2, 3], [0], [1]]
+    for g, ref in zip(grads(model), reference_grads()):
+        np.testing.assert_array_equal(g, 0.5 * ref)
     model[2].double()  # another dtype: never in one bucket with float32
     ddp = dist.DistributedDataParallel(model)
     assert ddp._reducer.buckets == [[3, 2], [1, 0]]

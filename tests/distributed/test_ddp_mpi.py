@@ -40,6 +40,15 @@ def test_buckets_are_launched_during_backward_before_the_last_gradient(job):
         assert arrived == sorted(arrived) and arrived[-1] == got["deliveries"]
 
 
+def test_from_the_second_step_buckets_follow_the_arrival_order_of_gradients(job):
+    world, ranks = job
+    for got in ranks:
+        # the engine delivers W then b per layer, last layer first: W3 b3 | W2 | b2 W1 b1
+        assert got["rebuilt_buckets"] == [[4, 5], [2], [3, 0, 1]]
+        assert got["rebuilt_arrived_at_launch"] == [2, 3, 6]
+        assert got["rebuilt_grad_error"] < 1e-6 * got["grad_scale"]
+
+
 def test_no_sync_accumulates_locally_then_reduces_the_sum(job):
     world, ranks = job
     assert len({r["no_sync_local_first_grad"] for r in ranks}) == world  # local inside

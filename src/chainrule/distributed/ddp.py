@@ -1,7 +1,9 @@
 """DistributedDataParallel: a replica of the model per process, gradients averaged in buckets.
 
-The parameters are grouped into buckets of about `bucket_cap_mb`, in reverse order (backward
-produces the last layers' gradients first). During backward each bucket is all-reduced,
+The parameters are grouped into buckets of about `bucket_cap_mb`: at first in reverse order
+(backward produces the last layers' gradients first), then, from the second step on, in the
+order in which the first step's gradients arrived (rank 0's order, as PyTorch rebuilds its
+buckets). During backward each bucket is all-reduced,
 non-blocking, as soon as its last gradient has arrived, so communication overlaps the rest of
 backward; the last gradient waits for every bucket and writes the averaged gradients back into
 `p.grad`. After `loss.backward()` every process holds the same gradients, as with PyTorch.
@@ -169,10 +171,11 @@ def _remove(handles):
         h.remove()
 
 
-def _plan(params, cap_bytes):
-    """Buckets of parameter indices in launch order: reverse order, one dtype, <= cap bytes."""
+def _plan(params, order, cap_bytes):
+    """Buckets of parameter indices in launch order: `order` cut at a change of dtype or when a
+    bucket would pass cap_bytes (a parameter larger than the cap gets a bucket of its own)."""
     buckets, current, size, dtype = [], [], 0, None
-    for i in reversed(range(len(params))):
+    for i in order:
         a = params[i]._data
         if current and (a.dtype != dtype or size + a.nbytes > cap_bytes):
             buckets.append(current)
@@ -202,7 +205,19 @@ class _Reducer:
     def __init__(self, params, names, cap_bytes, world):
         self.params, self.names, self.world = params, names, world
         self.index = {id(p): i for i, p in enumerate(params)}
-        self.buckets = _plan(params, cap_bytes)
+        self.cap_bytes = cap_bytes
+        self._build(list(reversed(range(len(params)))))
+        n = len(params)
+        self.expected, self.seen, self.is_ready = (0,) * n, [0] * n, [True] * n
+        self.last_counts = (1,) * n
+        self.armed, self.launched, self.weight = False, 0, 1.0
+        self.finished = False  # this step's reduction is done: a late gradient is an error
+        self.arrival, self.rebuilt = [], False  # the first step's order of ready gradients
+
+    def _build(self, order):
+        """Buckets, their flat arrays and each parameter's view into one, for this order."""
+        params = self.params
+        self.buckets = _plan(params, order, self.cap_bytes)
         self.flat, self.views, self.bucket_of = [], [None] * len(params), [0] * len(params)
         for b, members in enumerate(self.buckets):
             a = params[members[0]]._data
@@ -215,13 +230,8 @@ class _Reducer:
                 self.bucket_of[i] = b
                 offset += n
             self.flat.append(flat)
-        n = len(params)
         self.requests = [None] * len(self.buckets)
         self.pending = [0] * len(self.buckets)
-        self.expected, self.seen, self.is_ready = (0,) * n, [0] * n, [True] * n
-        self.last_counts = (1,) * n
-        self.armed, self.launched, self.weight = False, 0, 1.0
-        self.finished = False  # this step's reduction is done: a late gradient is an error
 
     def uses(self, outputs):
         """How many gradients each parameter will receive: its uses in the outputs' graph."""
@@ -265,6 +275,8 @@ class _Reducer:
         self.pending = [len(b) for b in self.buckets]
         self.requests = [None] * len(self.buckets)
         self.launched, self.weight, self.armed = 0, weight, True
+        if not self.rebuilt:
+            self.arrival = []
         for i, c in enumerate(counts):
             if c == 0:  # unused in this step's graph: its gradient (if any) is final now
                 g = self.params[i].grad
@@ -297,13 +309,13 @@ class _Reducer:
             raise RuntimeError(f"{_WHAT}: backward(create_graph=True) is not supported (the "
                                "all-reduced gradients would not be differentiable)")
         p = self.params[i]
-        local = g._data
+        local, view = g._data, self.views[i]  # (the view outlives a rebuild of the buckets)
         if p.grad is not None:  # accumulated under no_sync(): reduce the sum
-            local = np.add(p.grad._data, local, out=self.views[i])
+            local = np.add(p.grad._data, local, out=view)
         if not self.ready(i, local, current=i):
             return None
         p.grad = None  # the engine stores the reduced gradient as p's (first) gradient
-        return make(self.views[i])
+        return make(view)
 
     def ready(self, i, grad, current=None):
         """Parameter i's local gradient is final (grad, an array; None: it has none).
@@ -319,6 +331,8 @@ class _Reducer:
         else:
             np.multiply(grad, self.weight, out=view)
         self.is_ready[i] = True
+        if not self.rebuilt:
+            self.arrival.append(i)
         self.pending[self.bucket_of[i]] -= 1
         while self.launched < len(self.buckets) and self.pending[self.launched] == 0:
             self._launch(self.launched)
@@ -357,6 +371,17 @@ class _Reducer:
                 np.copyto(p.grad._data, self.views[j])
             elif self.expected[j] > 0 or self.seen[j] > 0:
                 p.grad = make(self.views[j].copy())
+        if not self.rebuilt:
+            self._rebuild()
+
+    def _rebuild(self):
+        """Re-cut the buckets in the order the first step's gradients arrived, rank 0's order
+        on every process (a bucket then completes as early as backward allows)."""
+        self.rebuilt = True
+        order = make(np.array(self.arrival, np.int64))
+        if self.world.size > 1:
+            broadcast(order, 0)
+        self._build(order.numpy().tolist())
 
     def synchronize(self):
         """Mark every parameter that is still waiting as ready with the .grad it has."""

@@ -130,11 +130,6 @@ def get_world_size():
     return _get_world("get_world_size").size
 
 
-def rank_or_zero():
-    """This process's rank, 0 outside a process group (who prints and writes files)."""
-    return 0 if _world is None else _world.rank
-
-
 def wait(request, what):
     """Wait for an MPI request, polling, up to the group's timeout (DistributedError after)."""
     world = _world

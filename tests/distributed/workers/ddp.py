@@ -52,6 +52,16 @@ got["grad_error"] = max(float(np.abs(p.grad.numpy() - q.grad.numpy()).max())
                         for p, q in zip(model.parameters(), reference.parameters()))
 got["grad_scale"] = max(float(np.abs(q.grad.numpy()).max()) for q in reference.parameters())
 
+# the second step runs on buckets re-cut in the first step's arrival order
+got["rebuilt_buckets"] = ddp._reducer.buckets
+arrived_at_launch.clear()
+for p in model.parameters():
+    p.grad = None
+F.cross_entropy(ddp(cr.tensor(X[lo:hi])), cr.tensor(y[lo:hi])).backward()
+got["rebuilt_arrived_at_launch"] = list(arrived_at_launch)
+got["rebuilt_grad_error"] = max(float(np.abs(p.grad.numpy() - q.grad.numpy()).max())
+                                for p, q in zip(model.parameters(), reference.parameters()))
+
 # no_sync: accumulate a first micro-batch locally, reduce the sum with the second
 for p in list(model.parameters()) + list(reference.parameters()):
     p.grad = None

@@ -7,7 +7,8 @@ W1 is bench/workloads.py's 784-256-128-10 ReLU MLP with softmax cross-entropy an
 shared initial weights. Three jobs, run in turn for several rounds: one process with one BLAS
 thread, one process with two, and two processes (chainrule's launcher: shared memory only) with
 one thread each. Inside a job every variant has its own model, and the variants take turns
-block by block (after a barrier), so the drift of a shared machine hits them alike. Reported:
+block by block (a block runs from a barrier to a barrier: until the slower process is done), so
+the drift of a shared machine hits them alike. Reported:
 the median steps/s over blocks (min-max), and for DistributedDataParallel the exposed
 communication: the time the last gradient's hook waits for the all-reduces, i.e. what
 overlapping did not hide (including waiting for the other process to finish its backward).
@@ -117,6 +118,7 @@ def worker(job, steps, blocks, out):
             start = time.perf_counter()
             for _ in range(steps):
                 step()
+            dist.barrier()  # a block lasts until the slower process is done
             rates[spec["name"]].append(steps / (time.perf_counter() - start))
             waits[spec["name"]].append(1e3 * exposed[0] / steps)
     comm = []

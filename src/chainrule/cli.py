@@ -233,21 +233,15 @@ def _finite(tree):
     return tree
 
 
-def _check_out(args):
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError(f"chainrule train: error: --out {args.out} exists and is not a "
-                         "directory")
-    return out
-
-
 def launch_job(args, argv):
     """`--nproc N`: check the arguments and data here, then run this command as N MPI ranks."""
     from chainrule.distributed import launch
 
     config, _ = resolve_config(args)
     load_data(config)
-    _check_out(args)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"chainrule train: error: --out {args.out} exists and is not a "
+                         "directory")
     if not launch.mpi_available():
         raise UsageError("chainrule train: error: --nproc needs MPI: pip install "
                          "'chainrule[mpi]' (mpi4py, mpich)")
@@ -278,7 +272,10 @@ def train(args):
     rank, world_size = join_job(args)
     config, checkpoint = resolve_config(args)
     ds, train_data, test_data, prep = load_data(config)
-    out = _check_out(args)
+    out = os.path.abspath(args.out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"chainrule train: error: --out {args.out} exists and is not a "
+                         "directory")
     classify = ds.task == "classification"
     n_out = len(ds.target_names) if classify else 1
     cr.manual_seed(config["seed"])

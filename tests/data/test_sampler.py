@@ -87,3 +87,12 @@ def test_dataloader_sampler_errors():
         DataLoader(range(3), sampler=DistributedSampler(range(3), 1, 0), shuffle=True)
     with pytest.raises(TypeError, match="sampler must define __iter__ and __len__; got int"):
         DataLoader(range(3), sampler=3)
+
+
+def test_docstring_example():
+    import doctest
+
+    from chainrule.data import sampler
+
+    failures, tried = doctest.testmod(sampler)
+    assert failures == 0 and tried > 0

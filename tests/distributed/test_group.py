@@ -1,6 +1,7 @@
 """The process group and the collectives in a world of one process (no MPI needed)."""
 
 import datetime
+import doctest
 import subprocess
 import sys
 
@@ -107,3 +108,11 @@ def test_importing_distributed_does_not_import_mpi4py():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=environment(), timeout=60, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("module", ["group", "collectives", "ddp"])
+def test_docstring_examples(module):
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(f"chainrule.distributed.{module}"))
+    assert failures == 0 and tried > 0

@@ -65,7 +65,7 @@ __version__ = "0.1.0"
 
 # Higher layers load on first use, so `import chainrule` pulls in NumPy only.
 _SUBPACKAGES = ("nn", "optim", "optimize", "linear", "decomposition", "distributions", "info",
-                "inspect", "train", "data", "report")
+                "inspect", "train", "data", "report", "distributed")
 
 
 def is_tensor(obj):

@@ -5,6 +5,7 @@
     chainrule train --dataset csv:data.csv --target label --out runs/mine
     chainrule train --resume runs/train/checkpoint.safetensors --epochs 80
     chainrule diagnose runs/train/checkpoint.safetensors --steps 20
+    chainrule train --nproc 2                        # data-parallel, 2 processes (MPI)
 
 The data is split three ways (seeded, stratified for classification): --test-size of it is
 the test set, scored once after training; --val-size of the rest is the validation set, scored
@@ -145,6 +146,10 @@ def build_parser():
     t.add_argument("--monitor", action=argparse.BooleanOptionalAction, default=True,
                    help="watch training for dead units, vanishing or exploding gradients, a "
                    "wrong learning rate, ... and print each problem once (default: on)")
+    t.add_argument("--nproc", type=_positive(int, "--nproc"), help="train data-parallel in N "
+                   "processes on this machine, an MPI job over shared memory (--batch-size "
+                   "stays the global batch; needs chainrule[mpi]; `mpiexec -n N chainrule "
+                   "train` runs the same way)")
     _diagnose_parser(sub)
     return parser
 
@@ -339,12 +344,43 @@ def _finite(tree):
     return tree
 
 
+def launch_job(args, argv):
+    """`--nproc N`: check the arguments and data here, then run this command as N MPI ranks."""
+    from chainrule.distributed import launch
+
+    config, _ = resolve_config(args)
+    load_data(config)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"chainrule train: error: --out {args.out} exists and is not a "
+                         "directory")
+    if not launch.mpi_available():
+        raise UsageError("chainrule train: error: --nproc needs MPI: pip install "
+                         "'chainrule[mpi]' (mpi4py, mpich)")
+    return launch.launch(args.nproc, ["-m", "chainrule.cli", *argv], prog="chainrule train")
+
+
+def join_job(args):
+    """(rank, world size) of this process: it joins the MPI job that started it, if any."""
+    from chainrule import distributed as dist
+
+    if not dist.launched_by_mpi():
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group()
+    size = dist.get_world_size()
+    if args.nproc is not None and args.nproc != size:
+        raise UsageError(f"chainrule train: error: --nproc {args.nproc} inside an MPI job of "
+                         f"{size} processes (under mpiexec, leave --nproc out)")
+    return dist.get_rank(), size
+
+
 def train(args):
     """Run `chainrule train`; returns the exit status."""
     import chainrule as cr
     import chainrule.nn.functional as F
     from chainrule.train.checkpoint import atomic_write
 
+    rank, world_size = join_job(args)
     config, checkpoint = resolve_config(args)
     ds, train_data, val_data, test_data, prep = load_data(config)
     out = os.path.abspath(args.out)
@@ -364,22 +400,29 @@ def train(args):
     recorder = cr.train.GradientFlowRecorder()
     saver = cr.train.ModelCheckpoint(os.path.join(out, "checkpoint.safetensors"),
                                      extra={"cli": config, "preprocessing": prep})
-    monitor = cr.train.TrainingMonitor(emit="print") if getattr(args, "monitor", True) else None
-    os.makedirs(out, exist_ok=True)
-    print(f"chainrule train: {ds.name} ({ds.task}, {len(ds.X)} samples, {ds.X.shape[1]} "
-          f"features) -> MLP {[train_data[0].shape[1], *config['hidden'], n_out]}, "
-          f"{config['activation']}, {config['optimizer']} lr={config['lr']:g}, "
-          f"{config['epochs']} epochs, batch {config['batch_size']}, seed {config['seed']}")
-    print(f"split: {_rows(train_data)} train, {_rows(val_data)} validation (scored every epoch), "
-          f"{_rows(test_data)} test rows (scored once, after training)")
+    # every rank runs the monitor's sampled steps (so that the ranks do the same work, step for
+    # step); only rank 0 prints
+    monitor = cr.train.TrainingMonitor(emit="print" if rank == 0 else lambda finding: None) \
+        if getattr(args, "monitor", True) else None
+    if rank == 0:
+        os.makedirs(out, exist_ok=True)
+        print(f"chainrule train: {ds.name} ({ds.task}, {len(ds.X)} samples, {ds.X.shape[1]} "
+              f"features) -> MLP {[train_data[0].shape[1], *config['hidden'], n_out]}, "
+              f"{config['activation']}, {config['optimizer']} lr={config['lr']:g}, "
+              f"{config['epochs']} epochs, batch {config['batch_size']}, seed {config['seed']}"
+              + (f", {world_size} processes" if world_size > 1 else ""))
+        print(f"split: {_rows(train_data)} train, {_rows(val_data)} validation (scored every "
+              f"epoch), {_rows(test_data)} test rows (scored once, after training)")
     start = time.perf_counter()
     history = cr.train.fit(model, loss_fn, optimizer, train_data, epochs=config["epochs"],
                            batch_size=config["batch_size"], val_data=val_data,
                            metrics=metrics,
                            callbacks=[c for c in (recorder, saver, monitor) if c is not None],
-                           seed=config["seed"],
-                           resume=checkpoint, compile_step=config["compile"])
+                           seed=config["seed"], resume=checkpoint,
+                           compile_step=config["compile"], distributed=world_size > 1)
     train_seconds = time.perf_counter() - start
+    if rank != 0:  # rank 0 writes the outputs
+        return 0
     outputs = cr.train.predict(model, test_data[0])
     y_te = test_data[1]
     if classify:
@@ -535,7 +578,13 @@ def main(argv=None):
         if args.command is None:
             raise UsageError("chainrule: error: a command is required: chainrule train or "
                              "chainrule diagnose (see chainrule --help)")
-        return diagnose(args) if args.command == "diagnose" else train(args)
+        if args.command == "diagnose":
+            return diagnose(args)
+        from chainrule.distributed.group import launched_by_mpi
+
+        if args.nproc is not None and args.nproc > 1 and not launched_by_mpi():
+            return launch_job(args, sys.argv[1:] if argv is None else list(argv))
+        return train(args)
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return 2

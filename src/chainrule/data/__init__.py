@@ -31,11 +31,12 @@ from chainrule.data.datasets import (
     make_xor,
 )
 from chainrule.data.loaders import load_csv, load_idx, load_npz, save_idx
+from chainrule.data.sampler import DistributedSampler
 
 __all__ = [
-    "DataLoader", "Dataset", "LoadedDataset", "TensorDataset", "available_datasets",
-    "load_breast_cancer", "load_csv", "load_dataset", "load_diabetes", "load_digits",
-    "load_idx", "load_iris", "load_npz", "load_wine", "make_circles", "make_function_1d",
-    "make_moons", "make_spirals", "make_xor", "one_hot", "save_idx", "standardize",
-    "train_test_split",
+    "DataLoader", "Dataset", "DistributedSampler", "LoadedDataset", "TensorDataset",
+    "available_datasets", "load_breast_cancer", "load_csv", "load_dataset", "load_diabetes",
+    "load_digits", "load_idx", "load_iris", "load_npz", "load_wine", "make_circles",
+    "make_function_1d", "make_moons", "make_spirals", "make_xor", "one_hot", "save_idx",
+    "standardize", "train_test_split",
 ]

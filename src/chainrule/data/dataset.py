@@ -78,10 +78,11 @@ class DataLoader:
     given as `generator`), else from chainrule's generator (`cr.manual_seed`). A TensorDataset
     (or a tuple of arrays) is batched by fancy indexing, without a Python loop over samples.
     `state_dict()` holds the shuffling generator's state, so a resumed run draws the same batches.
+    `sampler` (e.g. cr.data.DistributedSampler) gives the order of the rows instead.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 generator=None):
+                 generator=None, sampler=None):
         if isinstance(dataset, (tuple, list)):
             dataset = TensorDataset(*dataset)
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
@@ -93,6 +94,14 @@ class DataLoader:
                              f"got {batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive (the "
+                             "sampler gives the order; shuffle it there)")
+        if sampler is not None and not (hasattr(sampler, "__iter__")
+                                        and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: sampler must define __iter__ and __len__; got "
+                            f"{type(sampler).__name__}")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -100,28 +109,36 @@ class DataLoader:
         self.generator = _generator(seed if generator is None else generator, "DataLoader")
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         rng = self.generator if self.generator is not None else _mode.default_generator()
         return rng.permutation(n)
 
-    def __iter__(self):
+    def index_batches(self):
+        """The row indices of this epoch's batches, one array per batch (draws the shuffle)."""
         order = self._order()
         n, b = len(order), self.batch_size
         stop = n - n % b if self.drop_last else n
-        arrays = self.dataset.tensors if isinstance(self.dataset, TensorDataset) else None
-        for start in range(0, stop, b):
-            idx = order[start:start + b]
-            if arrays is not None:
-                batch = tuple(from_array(a[idx]) for a in arrays)
-            else:
-                batch = _collate([self.dataset[int(i)] for i in idx])
-            yield batch[0] if len(batch) == 1 else batch
+        return [order[start:start + b] for start in range(0, stop, b)]
+
+    def fetch(self, idx):
+        """The batch of rows `idx`, as iterating yields it (a Tensor or a tuple of Tensors)."""
+        if isinstance(self.dataset, TensorDataset):
+            batch = tuple(from_array(a[idx]) for a in self.dataset.tensors)
+        else:
+            batch = _collate([self.dataset[int(i)] for i in idx])
+        return batch[0] if len(batch) == 1 else batch
+
+    def __iter__(self):
+        for idx in self.index_batches():
+            yield self.fetch(idx)
 
     def state_dict(self):
         """The shuffling generator's state (None when shuffles come from chainrule's generator)."""

@@ -123,7 +123,7 @@ class ModelCheckpoint(Callback):
     states), so `fit(..., resume=filepath)` continues exactly; save_weights_only=True saves
     the model's state_dict alone. `extra` (values and arrays) is saved with the training
     state, e.g. the configuration that built the model. Runs after the other callbacks, so it saves
-    their state too.
+    their state too. In a data-parallel fit only rank 0 writes.
     """
 
     order = 100
@@ -149,6 +149,10 @@ class ModelCheckpoint(Callback):
                 return
             self.best = value
         path = self.filepath.format(epoch=state.epoch, **logs)
+        parallel = getattr(state, "parallel", None)
+        if parallel is not None and parallel.rank != 0:
+            self.last_path = path  # in a data-parallel fit, rank 0 writes the checkpoints
+            return
         if self.save_weights_only:
             save(state.model.state_dict(), path)
         else:

@@ -176,6 +176,7 @@ class FitState:
         self.forward_backward = None  # (x, y) -> (output, loss), set by fit
         self.eager_forward_backward = None  # the same, never compiled (for eager sampled steps)
         self.write = print  # prints a line without breaking the progress bar
+        self.parallel = None  # fit(distributed=True): the data-parallel run (train/parallel.py)
 
     def training_state(self):
         """Everything a resumed run needs: weights, optimizer, scheduler, history, RNG states."""
@@ -218,7 +219,7 @@ class FitState:
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data=None,
         metrics=(), callbacks=(), scheduler=None, seed=None, progress=True, shuffle=True,
-        resume=None, compile_step=False):
+        resume=None, compile_step=False, distributed=None):
     """Train `model` for `epochs` epochs and return the History of per-epoch logs.
 
     Args:
@@ -235,6 +236,11 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
         compile_step: run each batch's forward and backward pass through cr.compile: traced
             on the first batches of each shape, then replayed (the same numbers with less
             Python per batch; the model and loss must be traceable, see cr.compile).
+        distributed: train data-parallel over the processes of cr.distributed (None: when a
+            process group of more than one process is initialized). batch_size stays the
+            global batch: each process takes its slice of every batch, gradients, losses and
+            metrics are reduced, only rank 0 prints and writes checkpoints
+            (docs/DISTRIBUTED.md).
 
     Logs per epoch: loss, metrics, val_loss, val_metrics, lr (at the start of the epoch)
     and time (seconds).
@@ -260,8 +266,14 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     callbacks.sort(key=lambda c: c.order)
     loader = _loader(train_data, batch_size, shuffle, seed, "train_data")
     val_loader = None if val_data is None else _loader(val_data, 1024, False, None, "val_data")
+    par = _data_parallel(distributed, model)
+    if par is not None:
+        loader = par.shard(loader)
+        val_loader = None if val_loader is None else par.shard(val_loader)
     state = FitState(model, loss_fn, optimizer, scheduler, loader, History(), callbacks, epochs)
-    state.forward_backward = _forward_backward(model, loss_fn, optimizer)
+    state.parallel = par
+    state.forward_backward = _forward_backward(model if par is None else par.ddp, loss_fn,
+                                               optimizer)
     state.eager_forward_backward = state.forward_backward
     for key in _log_keys(metric_fns, val_loader):  # so h["loss"] is [] if no epoch completes
         state.history.history.setdefault(key, [])
@@ -269,13 +281,18 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
         from chainrule.compile import compile as _compile
 
         state.forward_backward = _compile(state.forward_backward)
+    if par is not None:  # (the monitor's eager sampled steps are weighted by the slice too)
+        state.forward_backward = par.step(state.forward_backward, optimizer)
+        state.eager_forward_backward = par.step(state.eager_forward_backward, optimizer)
     if resume is not None:
         if not isinstance(resume, dict):
             from chainrule.train.checkpoint import load
 
             resume = load(resume)
         state.load_training_state(resume)
-    bar = Progress(epochs, len(loader), enabled=progress)
+    if par is not None:
+        par.start(state)
+    bar = Progress(epochs, len(loader), enabled=progress and (par is None or par.rank == 0))
     state.write = bar.write if progress else print
     for c in callbacks:
         c.on_train_begin(state)
@@ -295,6 +312,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
             if state.stop_training:
                 break
     except KeyboardInterrupt:
+        if par is not None:  # the job's collectives are half-done: the whole job stops
+            raise
         running, kept = state.epoch, last_good["epoch"]  # (restoring rewinds state.epoch)
         _restore(state, last_good)
         when = f"during epoch {running}" if running > kept else f"after epoch {kept}"
@@ -307,6 +326,21 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
     for c in callbacks:
         c.on_train_end(state)
     return state.history
+
+
+def _data_parallel(distributed, model):
+    """fit's data-parallel run (chainrule.train.parallel), or None to train in this process."""
+    if distributed is not None and not isinstance(distributed, bool):
+        raise TypeError(f"fit: distributed must be None, True or False; got {distributed!r}")
+    from chainrule import distributed as dist
+
+    if distributed is None:
+        distributed = dist.is_initialized() and dist.get_world_size() > 1
+    if not distributed:
+        return None
+    from chainrule.train.parallel import DataParallel
+
+    return DataParallel(model)
 
 
 def _forward_backward(model, loss_fn, optimizer):
@@ -323,7 +357,7 @@ def _forward_backward(model, loss_fn, optimizer):
 
 
 def _run_epoch(state, metric_fns, val_loader, bar):
-    model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
+    model, optimizer, loss_fn, par = state.model, state.optimizer, state.loss_fn, state.parallel
     start = time.perf_counter()
     lr = float(optimizer.param_groups[0]["lr"])
     for c in state.callbacks:
@@ -335,7 +369,7 @@ def _run_epoch(state, metric_fns, val_loader, bar):
         state.batch_index = batch_index
         x, y = _split(batch, "train_data")
         out, loss = state.forward_backward(x, y)
-        value = float(loss.item())
+        value = float(loss.item()) if par is None else par.batch_loss(loss)
         if not math.isfinite(value):
             state.history.stop_reason = _non_finite_stop(state, value, x, y)
             return None
@@ -344,10 +378,10 @@ def _run_epoch(state, metric_fns, val_loader, bar):
         for c in state.callbacks:
             c.on_after_backward(state)
         optimizer.step()
-        n = len(_numpy(y))
+        n = len(_numpy(y)) if par is None else par.global_rows
         total += value * n
         count += n
-        if metric_fns:
+        if metric_fns and (par is None or par.local_rows):
             outs.append(_numpy(out).copy())
             ys.append(_numpy(y))
         for c in state.callbacks:
@@ -357,10 +391,15 @@ def _run_epoch(state, metric_fns, val_loader, bar):
         raise ValueError("fit: train_data gave no batches (is it empty, or drop_last with "
                          "fewer rows than batch_size?)")
     logs = {"loss": total / count}
+    if par is not None:
+        par.epoch_end()
     if metric_fns:
-        logs.update(_compute_metrics(metric_fns, np.concatenate(ys), np.concatenate(outs), ""))
+        ys, outs = (np.concatenate(ys), np.concatenate(outs)) if par is None \
+            else (par.gather(ys), par.gather(outs))
+        logs.update(_compute_metrics(metric_fns, ys, outs, ""))
     if val_loader is not None:
-        val = evaluate(model, loss_fn, val_loader, [m for _, m in metric_fns])
+        val = evaluate(model, loss_fn, val_loader, [m for _, m in metric_fns]) if par is None \
+            else par.evaluate(model, loss_fn, val_loader, metric_fns)
         logs.update({f"val_{k}": v for k, v in zip(["loss"] + [n for n, _ in metric_fns],
                                                    val.values())})
     logs["lr"] = lr

@@ -301,3 +301,17 @@ TOKENS = np.array([[0, 3], [3, 1]])
 row("embedding", lambda W: cr.nn.functional.embedding(TOKENS, W), lambda W: W[TOKENS], ((4, 2),),
     torch=lambda W: __import__("torch").nn.functional.embedding(__import__("torch").as_tensor(
         TOKENS), W))
+
+
+def _family_rows():
+    """Import every module of tests/op_rows (each adds its family's rows with row())."""
+    import importlib
+    import pkgutil
+
+    import tests.op_rows
+
+    for info in sorted(pkgutil.iter_modules(tests.op_rows.__path__), key=lambda m: m.name):
+        importlib.import_module(f"tests.op_rows.{info.name}")
+
+
+_family_rows()

@@ -35,27 +35,30 @@ def normalize_axes(op, axis, ndim):
 
 
 _add_reduce = np.add.reduce  # np.sum without its Python-level dispatch (~1 us a call)
-_BLOCK = 1024
+_BLOCK = 128
+_LONG = 2048  # axes of up to this many terms are summed directly
 
 
 def _sum_axis(x, a):
-    """x summed along axis a (kept), in blocks of _BLOCK terms when the axis is long."""
+    """x summed along axis a (kept): in blocks of _BLOCK terms whose sums are summed the same
+    way, recursively, when the axis is long."""
     n = x.shape[a]
     if n <= 2 * _BLOCK or (a == x.ndim - 1 and x.strides[a] == x.itemsize):
         return _add_reduce(x, a, None, None, True)  # (NumPy sums a contiguous axis pairwise)
     k = n - n % _BLOCK
     lead = (slice(None),) * a
     head = x[lead + (slice(0, k),)].reshape(x.shape[:a] + (k // _BLOCK, _BLOCK) + x.shape[a + 1:])
-    s = _add_reduce(_add_reduce(head, a + 1), a, None, None, True)
+    s = _sum_axis(_add_reduce(head, a + 1), a)
     return s + _add_reduce(x[lead + (slice(k, None),)], a, None, None, True) if k < n else s
 
 
 def accurate_sum(x, axes, keepdims):
     """sum of x over axes, accurate in float32: NumPy adds the terms along a strided axis one by
     one (pairwise summation only runs along the contiguous axis), an error growing like n ulps;
-    long axes are summed in blocks of 1024 first, which bounds it by ~sqrt(n) at no extra cost."""
-    if x.size <= 2 * _BLOCK or x.dtype.kind != "f" or x.dtype.itemsize > 4 \
-            or math.prod([x.shape[a] for a in axes]) <= 2 * _BLOCK:
+    long axes are summed in blocks of 128 whose sums are summed alike (a few ulps, at NumPy's
+    speed)."""
+    if x.size <= _LONG or x.dtype.kind != "f" or x.dtype.itemsize > 4 \
+            or math.prod([x.shape[a] for a in axes]) <= _LONG:
         return _add_reduce(x, axes, None, None, keepdims)
     y = x
     for a in sorted(axes, reverse=True):

@@ -207,3 +207,24 @@ def test_gradient_takes_the_input_dtype():
     b = cr.tensor(np.ones(2, dtype=np.float64), requires_grad=True)
     (a * b).sum().backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_a_leaf_used_several_times_gets_the_sum_once_as_pytorch():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    hooked, accumulated = [], []
+    x.register_hook(lambda g: hooked.append(g.tolist()))
+    x.register_post_accumulate_grad_hook(lambda t: accumulated.append(t.grad.tolist()))
+    (x * 3 + x * 5 + (x * x).sum()).sum().backward()
+    assert hooked == [[10.0, 12.0]] and accumulated == [[10.0, 12.0]]  # 3 + 5 + 2x
+    assert x.grad.tolist() == [10.0, 12.0]
+
+
+def test_post_accumulate_hooks_run_after_each_backward_and_only_on_leaves():
+    w = cr.tensor([1.0], requires_grad=True)
+    calls = []
+    w.register_post_accumulate_grad_hook(lambda t: calls.append(t.grad.item()))
+    (w * 2).sum().backward()
+    (w * 3).sum().backward()
+    assert calls == [2.0, 5.0]
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        (w * 2).register_post_accumulate_grad_hook(lambda t: None)

@@ -131,17 +131,20 @@ def test_unused_parameters_keep_no_gradient_and_an_ignored_head_needs_synchroniz
 
 
 @pytest.mark.parametrize("penalty_first", [False, True])
-def test_a_weight_penalty_outside_the_module_is_refused_by_name(world_of_one, penalty_first):
-    model = mlp()
+def test_a_weight_penalty_outside_the_module_is_reduced_with_the_rest(world_of_one,
+                                                                      penalty_first):
+    def loss_of(model, out):
+        penalty = (model[2].weight ** 2).sum()
+        return penalty + F.cross_entropy(out, Y) if penalty_first else \
+            F.cross_entropy(out, Y) + penalty
+
+    model, plain = mlp(), mlp()
     ddp = dist.DistributedDataParallel(model)
     ddp.grad_weight = 0.5
-    out = ddp(X)
-    penalty = (model[2].weight ** 2).sum()
-    loss = penalty + F.cross_entropy(out, Y) if penalty_first else \
-        F.cross_entropy(out, Y) + penalty
-    with pytest.raises(RuntimeError, match="parameter '2.weight' received .*gradient.* it is "
-                                           "used outside the wrapped module's forward"):
-        loss.backward()
+    loss_of(model, ddp(X)).backward()
+    loss_of(plain, plain(X)).backward()  # the engine sums each weight's uses, as PyTorch
+    for p, q in zip(model.parameters(), plain.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), 0.5 * q.grad.numpy(), rtol=1e-6)
 
 
 def test_backward_twice_after_one_forward_is_refused(world_of_one):

@@ -16,8 +16,9 @@ _clock = _mode.clock
 
 
 def toposort(roots):
-    """Nodes reachable from the roots, each listed before the nodes that produced its inputs."""
-    order, seen = [], set()
+    """Nodes reachable from the roots, each listed before the nodes that produced its inputs;
+    and the ids of the leaves (requiring grad) that more than one node input reads."""
+    order, seen, uses = [], set(), {}
     stack = [(t.grad_fn, False) for t in roots if t.grad_fn is not None]
     while stack:
         node, expanded = stack.pop()
@@ -35,10 +36,13 @@ def toposort(roots):
         stack.append((node, True))
         for t in node.inputs:
             f = t.grad_fn
-            if f is not None and f not in seen:
+            if f is None:
+                if t.requires_grad:
+                    uses[id(t)] = uses.get(id(t), 0) + 1
+            elif f not in seen:
                 stack.append((f, False))
     order.reverse()
-    return order
+    return order, {k: n for k, n in uses.items() if n > 1}
 
 
 def _root_grad(root, g):
@@ -197,7 +201,11 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
                                "requires grad reaches it, or it was computed under no_grad)")
     capture = None if inputs is None else {id(t): None for t in inputs}  # ids: == is elementwise
     root_grads = [_root_grad(r, g) for r, g in zip(roots, grads)]  # validate before walking
-    order = toposort(roots)
+    order, shared = toposort(roots)
+    # a leaf read by several inputs gets the sum of their gradients, delivered once after the
+    # last of them (as PyTorch: its hooks see the sum); others get theirs as it is computed
+    shared = shared if capture is None else {}
+    leaf_sums = {}
     pending = {}  # node -> gradient of its output (a list for multi-output nodes)
     prev_mode, prev_accumulating = _state.grad_enabled, _state.accumulating
     _state.grad_enabled = create_graph
@@ -213,6 +221,9 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
         for node in order:
             g = pending.pop(node, None)
             if g is None:
+                if shared:
+                    _leaf_uses_done(node, (None,) * len(node.inputs), shared, leaf_sums,
+                                    create_graph)
                 continue
             if capture is not None or type(g) is list:
                 g = _output_grads(node, g, capture, create_graph)
@@ -232,6 +243,8 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
             if _state.interceptors:
                 for i in _state.interceptors:
                     i.vjp(node, gin, g)
+            if shared:
+                gin = _leaf_uses_done(node, gin, shared, leaf_sums, create_graph)
             for i, gx in enumerate(gin):
                 if gx is None:
                     continue
@@ -260,6 +273,30 @@ def _backprop(roots, grads, retain_graph, create_graph, inputs):
     if capture is not None:
         return [capture[id(t)] for t in inputs]
     return None
+
+
+def _leaf_uses_done(node, gin, shared, leaf_sums, create_graph):
+    """Sum the gradients for node's inputs that are shared leaves; deliver each leaf's sum after
+    its last use. Returns gin without them."""
+    gin = list(gin)
+    for i, x in enumerate(node.inputs):
+        key = id(x)
+        if key not in shared:
+            continue
+        gx = gin[i]
+        gin[i] = None
+        if gx is not None and x.requires_grad:
+            gx = _match_input(node, i, x, gx) if type(gx) is not Tensor or \
+                gx._data.shape != x._data.shape or gx._data.dtype != x._data.dtype else gx
+            prev = leaf_sums.get(key)
+            leaf_sums[key] = gx if prev is None else prev + gx
+        shared[key] -= 1
+        if shared[key] == 0:
+            del shared[key]
+            total = leaf_sums.pop(key, None)
+            if total is not None:
+                _accumulate_leaf(x, total, create_graph)
+    return gin
 
 
 def _route(t, g, pending, capture, create_graph):

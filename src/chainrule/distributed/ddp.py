@@ -9,10 +9,11 @@ backward; the last gradient waits for every bucket and writes the averaged gradi
 `p.grad`. After `loss.backward()` every process holds the same gradients, as with PyTorch.
 
 How a parameter's gradient is known to be complete: the forward pass walks the graph it just
-built and counts the uses of each parameter; the engine delivers one gradient per use. A
-tensor hook on each parameter (`p.register_hook`, which runs before the engine accumulates)
-counts the deliveries; `_Reducer.ready` is all the bucket logic and would move unchanged to a
-post-accumulate hook.
+built and marks the parameters it uses; the engine delivers each leaf's gradient once per
+backward, the sum over all its uses (as PyTorch), to a tensor hook on each parameter
+(`p.register_hook`, which runs before the engine accumulates). `_Reducer.ready` is all the
+bucket logic. A weight penalty computed outside the module is part of that sum, so it is
+averaged with the rest, as with PyTorch.
 """
 
 import contextlib
@@ -234,7 +235,8 @@ class _Reducer:
         self.pending = [0] * len(self.buckets)
 
     def uses(self, outputs):
-        """How many gradients each parameter will receive: its uses in the outputs' graph."""
+        """How many gradients each parameter will receive: 1 if the outputs' graph uses it (the
+        engine delivers the sum of a leaf's uses once), else 0."""
         stack = [t.grad_fn for t in _tensors(outputs) if t.grad_fn is not None]
         if not stack:
             return None
@@ -252,7 +254,7 @@ class _Reducer:
                 elif x.requires_grad:
                     i = index.get(id(x))
                     if i is not None:
-                        counts[i] += 1
+                        counts[i] = 1
         return tuple(counts)
 
     def prepare(self, counts, weight, force=False):

@@ -106,7 +106,7 @@ class Trace:
                              "leaf, or was computed under no_grad or from tensors that do not "
                              "require grad); create the inputs with requires_grad=True")
         try:
-            order = toposort([output])
+            order = toposort([output])[0]
         except RuntimeError:
             raise ValueError("explain: the graph was released by an earlier backward(); call "
                              "explain before backward(), or pass retain_graph=True to backward()"

@@ -215,8 +215,9 @@ def test_a_leaf_used_several_times_gets_the_sum_once_as_pytorch():
     x.register_hook(lambda g: hooked.append(g.tolist()))
     x.register_post_accumulate_grad_hook(lambda t: accumulated.append(t.grad.tolist()))
     (x * 3 + x * 5 + (x * x).sum()).sum().backward()
-    assert hooked == [[10.0, 12.0]] and accumulated == [[10.0, 12.0]]  # 3 + 5 + 2x
-    assert x.grad.tolist() == [10.0, 12.0]
+    # 3 + 5, plus 2 * 2x from the sum of squares broadcast to both elements
+    assert hooked == [[12.0, 16.0]] and accumulated == [[12.0, 16.0]]
+    assert x.grad.tolist() == [12.0, 16.0]
 
 
 def test_post_accumulate_hooks_run_after_each_backward_and_only_on_leaves():

@@ -8,6 +8,8 @@
     12.0
 """
 
+import numpy as _np
+
 from chainrule import _memory
 
 _memory.tune_malloc()  # before the first large array: see _memory.py
@@ -42,7 +44,6 @@ from chainrule.core.mode import (  # noqa: E402
     get_default_dtype,
     inference_mode,
     is_grad_enabled,
-    manual_seed,
     no_grad,
     set_default_dtype,
     set_grad_enabled,
@@ -57,15 +58,26 @@ from chainrule.core.transforms import (  # noqa: E402
     vjp,
 )
 from chainrule.ops import return_types  # noqa: E402
+from chainrule.ops.conversion import device  # noqa: E402
 from chainrule.ops.registry import exports as _op_exports  # noqa: E402
+from chainrule.ops.sampling import (  # noqa: E402  (torch's random-number API)
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 
 globals().update(_op_exports())  # every registered op: cr.exp, cr.sum, cr.max, cr.cat, ...
+dtype, finfo, iinfo = _np.dtype, _np.finfo, _np.iinfo  # cr.float32 is a NumPy dtype
 
 __version__ = "0.1.0"
 
 # Higher layers load on first use, so `import chainrule` pulls in NumPy only.
 _SUBPACKAGES = ("nn", "optim", "optimize", "linear", "decomposition", "distributions", "info",
-                "inspect", "train", "data", "report", "distributed")
+                "inspect", "train", "data", "report", "distributed", "utils", "cuda", "backends")
 
 
 def is_tensor(obj):
@@ -90,4 +102,6 @@ __all__ = sorted(set(_op_exports()) | set(_dtypes.NAMES) | {
     "enable_grad", "get_default_dtype", "grad", "gradcheck", "gradgradcheck", "hessian", "hvp",
     "inference_mode", "is_grad_enabled", "is_tensor", "jacobian", "jvp", "manual_seed",
     "no_grad", "return_types", "set_default_dtype", "set_grad_enabled", "value_and_grad", "vjp",
+    "Generator", "default_generator", "device", "dtype", "finfo", "get_rng_state", "iinfo",
+    "initial_seed", "seed", "set_rng_state",
 })

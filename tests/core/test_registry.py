@@ -24,6 +24,11 @@ EXEMPT = {
     "EMDPlan": "a linear program: tests/info/test_transport.py against POT",
     "EMDCost": "its plan comes from EMDPlan: tests/info/test_transport.py (gradient = plan)",
     "Astype": "a float32 round trip defeats finite differences: tests/core/test_tensor.py",
+    "Close": "boolean result (isclose): tests/compat/test_ops_compat.py",
+    "Count": "integer counts (bincount, histc): tests/compat/test_ops_compat.py",
+    "Bucket": "integer positions (searchsorted, bucketize): tests/compat/test_ops_compat.py",
+    "NonZero": "a data-dependent shape cr.compile cannot replay: tests/compat/test_ops_compat.py",
+    "Unique": "distinct values and counts (unique): tests/compat/test_ops_compat.py",
 }
 
 

@@ -32,6 +32,20 @@ from chainrule.data.datasets import (
 )
 from chainrule.data.loaders import load_csv, load_idx, load_npz, save_idx
 from chainrule.data.sampler import DistributedSampler
+from chainrule.data.utilities import (
+    BatchSampler,
+    ConcatDataset,
+    IterableDataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+    default_collate,
+    get_worker_info,
+    random_split,
+)
 
 __all__ = [
     "DataLoader", "Dataset", "DistributedSampler", "LoadedDataset", "TensorDataset",
@@ -39,4 +53,7 @@ __all__ = [
     "load_digits", "load_idx", "load_iris", "load_npz", "load_wine", "make_circles",
     "make_function_1d", "make_moons", "make_spirals", "make_xor", "one_hot", "save_idx",
     "standardize", "train_test_split",
+    "BatchSampler", "ConcatDataset", "IterableDataset", "RandomSampler", "Sampler",
+    "SequentialSampler", "Subset", "SubsetRandomSampler", "WeightedRandomSampler",
+    "default_collate", "get_worker_info", "random_split",
 ]

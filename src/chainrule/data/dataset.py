@@ -65,7 +65,7 @@ class TensorDataset(Dataset):
         self.tensors = arrays
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.tensors)
+        return tuple(from_array(np.asarray(a[index])) for a in self.tensors)  # Tensors, as torch
 
     def __len__(self):
         return self.tensors[0].shape[0]
@@ -82,7 +82,17 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 generator=None, sampler=None):
+                 generator=None, sampler=None, *, batch_sampler=None, collate_fn=None,
+                 num_workers=0, pin_memory=False, timeout=0, worker_init_fn=None,
+                 persistent_workers=False, prefetch_factor=None, in_order=True):
+        # torch's worker options are accepted and ignored: batches load in this process
+        self.batch_sampler, self.collate_fn, self.num_workers = batch_sampler, collate_fn, 0
+        if batch_sampler is not None and (shuffle or sampler is not None or drop_last
+                                          or batch_size != 1):
+            raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, "
+                             "shuffle, sampler and drop_last")
+        if hasattr(generator, "_rng"):  # a cr.Generator
+            generator = generator._rng
         if isinstance(dataset, (tuple, list)):
             dataset = TensorDataset(*dataset)
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
@@ -109,6 +119,8 @@ class DataLoader:
         self.generator = _generator(seed if generator is None else generator, "DataLoader")
 
     def __len__(self):
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
@@ -123,6 +135,8 @@ class DataLoader:
 
     def index_batches(self):
         """The row indices of this epoch's batches, one array per batch (draws the shuffle)."""
+        if self.batch_sampler is not None:
+            return [np.asarray(list(b), dtype=np.int64) for b in self.batch_sampler]
         order = self._order()
         n, b = len(order), self.batch_size
         stop = n - n % b if self.drop_last else n
@@ -130,6 +144,8 @@ class DataLoader:
 
     def fetch(self, idx):
         """The batch of rows `idx`, as iterating yields it (a Tensor or a tuple of Tensors)."""
+        if self.collate_fn is not None:
+            return self.collate_fn([self.dataset[int(i)] for i in idx])
         if isinstance(self.dataset, TensorDataset):
             batch = tuple(from_array(a[idx]) for a in self.dataset.tensors)
         else:

@@ -97,6 +97,10 @@ def linear(input, weight, bias=None):
                          f"{input.shape} and weight {weight.shape} (out_features, in_features)")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},); got {bias.shape}")
+    if input.dtype != weight.dtype:  # torch refuses mixed dtypes too (no silent float64)
+        raise TypeError(f"linear: input dtype {input.dtype} differs from weight dtype "
+                        f"{weight.dtype}; convert the input (x.to({weight.dtype}), x.float()) "
+                        f"or the model (model.to({input.dtype}), model.double())")
     return _nn_ops.linear(input, weight, bias)
 
 

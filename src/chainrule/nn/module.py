@@ -293,7 +293,11 @@ class Module:
     def to(self, dtype):
         """Cast floating parameters and buffers to `dtype` in place (Parameters keep identity);
         the device 'cpu' is accepted and changes nothing."""
-        if isinstance(dtype, str) and dtype == "cpu":
+        from chainrule.ops.conversion import check_device, device
+
+        if isinstance(dtype, (str, device)) and not (isinstance(dtype, str) and dtype in
+                                                     np.sctypeDict):
+            check_device("Module.to", dtype)  # the CPU is fine; any other device is refused
             return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":

@@ -10,12 +10,17 @@
 """
 
 from chainrule.optim import lr_scheduler
+from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam
+from chainrule.optim.adamax import Adamax
 from chainrule.optim.adamw import AdamW
+from chainrule.optim.lbfgs import LBFGS
+from chainrule.optim.nadam import NAdam
 from chainrule.optim.optimizer import Optimizer, required
+from chainrule.optim.radam import RAdam
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
-           "required"]
+           "required", "Adadelta", "Adamax", "LBFGS", "NAdam", "RAdam"]

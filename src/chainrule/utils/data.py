@@ -1,7 +1,5 @@
-"""torch.utils.data under its torch name: the same objects as chainrule.data."""
+"""torch.utils.data under its torch name: the same objects as chainrule.data (datasets,
+DataLoader, samplers, random_split, ...)."""
 
-import sys
-
-from chainrule import data as _data
-
-sys.modules[__name__] = _data  # `import chainrule.utils.data as D` and `from ... import X`
+from chainrule.data import *  # noqa: F403
+from chainrule.data import __all__  # noqa: F401

@@ -300,16 +300,15 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new
 
 
-from chainrule.optim.schedules import (  # noqa: E402  (they build on LRScheduler above)
-    ChainedScheduler,
-    ConstantLR,
-    CosineAnnealingWarmRestarts,
-    LambdaLR,
-    MultiplicativeLR,
-    OneCycleLR,
-    PolynomialLR,
-    SequentialLR,
-)
+# more schedules live in optim/schedules.py (they build on LRScheduler above)
+_MORE = ("LambdaLR", "MultiplicativeLR", "ConstantLR", "PolynomialLR", "OneCycleLR",
+         "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler")
+__all__ += list(_MORE)
 
-__all__ += ["LambdaLR", "MultiplicativeLR", "ConstantLR", "PolynomialLR", "OneCycleLR",
-            "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler"]
+
+def __getattr__(name):
+    if name in _MORE:
+        from chainrule.optim import schedules
+
+        return getattr(schedules, name)
+    raise AttributeError(f"module 'chainrule.optim.lr_scheduler' has no attribute {name!r}")

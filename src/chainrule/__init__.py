@@ -15,6 +15,7 @@ from chainrule import _memory
 _memory.tune_malloc()  # before the first large array: see _memory.py
 
 from chainrule import _dtypes, autograd, ops  # noqa: E402  (ops installs the Tensor methods)
+from chainrule._device import device  # noqa: E402
 from chainrule._dtypes import (  # noqa: E402
     bool,
     cdouble,
@@ -58,7 +59,6 @@ from chainrule.core.transforms import (  # noqa: E402
     vjp,
 )
 from chainrule.ops import return_types  # noqa: E402
-from chainrule.ops.conversion import device  # noqa: E402
 from chainrule.ops.registry import exports as _op_exports  # noqa: E402
 from chainrule.ops.sampling import (  # noqa: E402  (torch's random-number API)
     Generator,
@@ -71,7 +71,8 @@ from chainrule.ops.sampling import (  # noqa: E402  (torch's random-number API)
 )
 
 globals().update(_op_exports())  # every registered op: cr.exp, cr.sum, cr.max, cr.cat, ...
-dtype, finfo, iinfo = _np.dtype, _np.finfo, _np.iinfo  # cr.float32 is a NumPy dtype
+dtype = _np.dtype  # cr.float32 is a NumPy dtype
+finfo, iinfo = _dtypes.finfo, _dtypes.iinfo
 
 __version__ = "0.1.0"
 

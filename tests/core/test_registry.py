@@ -23,7 +23,6 @@ EXEMPT = {
     "GammaSampleDerivative": "random: tests/distributions/test_continuous.py",
     "EMDPlan": "a linear program: tests/info/test_transport.py against POT",
     "EMDCost": "its plan comes from EMDPlan: tests/info/test_transport.py (gradient = plan)",
-    "Astype": "a float32 round trip defeats finite differences: tests/core/test_tensor.py",
     "Close": "boolean result (isclose): tests/compat/test_ops_compat.py",
     "Count": "integer counts (bincount, histc): tests/compat/test_ops_compat.py",
     "Bucket": "integer positions (searchsorted, bucketize): tests/compat/test_ops_compat.py",

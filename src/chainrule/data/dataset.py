@@ -146,11 +146,11 @@ class DataLoader:
         """The batch of rows `idx`, as iterating yields it (a Tensor or a tuple of Tensors)."""
         if self.collate_fn is not None:
             return self.collate_fn([self.dataset[int(i)] for i in idx])
-        if isinstance(self.dataset, TensorDataset):
-            batch = tuple(from_array(a[idx]) for a in self.dataset.tensors)
-        else:
-            batch = _collate([self.dataset[int(i)] for i in idx])
-        return batch[0] if len(batch) == 1 else batch
+        if isinstance(self.dataset, TensorDataset):  # a tuple per batch, even of one field
+            return tuple(from_array(a[idx]) for a in self.dataset.tensors)
+        samples = [self.dataset[int(i)] for i in idx]
+        batch = _collate(samples)
+        return batch if isinstance(samples[0], (tuple, list)) else batch[0]
 
     def __iter__(self):
         for idx in self.index_batches():

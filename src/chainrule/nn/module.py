@@ -293,7 +293,7 @@ class Module:
     def to(self, dtype):
         """Cast floating parameters and buffers to `dtype` in place (Parameters keep identity);
         the device 'cpu' is accepted and changes nothing."""
-        from chainrule.ops.conversion import check_device, device
+        from chainrule._device import check_device, device
 
         if isinstance(dtype, (str, device)) and not (isinstance(dtype, str) and dtype in
                                                      np.sctypeDict):

@@ -125,6 +125,11 @@ class Pow(Function):
 def _binary(cls, name, a, b):
     if type(a) is not Tensor or type(b) is not Tensor:  # (Parameters take this path too)
         a, b = _pair(a, b)
+    da, db = a._data.dtype, b._data.dtype
+    if da is not db and (da.kind in _float_kinds) != (db.kind in _float_kinds):
+        # torch's promotion: an integer or bool tensor meeting a floating one takes its dtype
+        # (NumPy would make int64 + float32 a float64)
+        a, b = (a, b.astype(da)) if da.kind in _float_kinds else (a.astype(db), b)
     try:
         return cls()(a, b)
     except ValueError as e:
@@ -159,7 +164,10 @@ def mul(input, other):
     classes=(Div,))
 def div(input, other):
     """Elementwise input / other (broadcasting). Integer tensors divide to floats, as in torch."""
-    return _binary(Div, "div", input, other)
+    a, b = _pair(input, other)
+    if a._data.dtype.kind not in _float_kinds and b._data.dtype.kind not in _float_kinds:
+        a = a.astype(_mode.state.default_dtype)  # torch: int / int is the default float dtype
+    return _binary(Div, "div", a, b)
 
 
 @op(methods=("neg", "negative", "__neg__"), classes=(Neg,))

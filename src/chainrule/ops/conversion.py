@@ -9,6 +9,7 @@ cr.device('cpu')) is accepted, any other raises, naming the op (see docs/TORCH.m
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor
 from chainrule.core.tensor import detach as _detach
@@ -17,41 +18,6 @@ from chainrule.ops.elementwise import where as _where
 from chainrule.ops.inplace import copy_
 from chainrule.ops.registry import op
 from chainrule.ops.shape import astype
-
-
-class device:
-    """A device (torch.device); chainrule has one, the CPU: device('cpu') and device('cpu', 0)."""
-
-    __slots__ = ("type", "index")
-
-    def __init__(self, type="cpu", index=None):
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        name = str(type).split(":")[0]
-        if name != "cpu":
-            raise ValueError(f"device: chainrule computes on the CPU only; got {type!r}")
-        self.type, self.index = "cpu", index
-
-    def __eq__(self, other):
-        return isinstance(other, (device, str)) and str(other).split(":")[0] == "cpu"
-
-    __hash__ = object.__hash__
-
-    def __str__(self):
-        return "cpu"
-
-    def __repr__(self):
-        return "device(type='cpu')"
-
-
-def check_device(op_name, dev):
-    """Accept None or the CPU; refuse any other device with a clear message."""
-    if dev is None or isinstance(dev, device):
-        return
-    if str(dev).split(":")[0] != "cpu":
-        raise ValueError(f"{op_name}: chainrule computes on the CPU only; got device {dev!r} "
-                         "(see docs/TORCH.md)")
-
 
 _TORCH_TYPES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
                 "float16": "torch.HalfTensor", "int64": "torch.LongTensor",

@@ -5,6 +5,7 @@ NumPy dtypes."""
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.core import mode as _mode
 from chainrule.core.function import Nondifferentiable
 from chainrule.core.tensor import Tensor
@@ -35,49 +36,56 @@ def _wrap(array, requires_grad):
 
 
 @op(**_FACTORY)
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor; Python floats take the default dtype (float32), NumPy arrays keep theirs."""
+    check_device("tensor", device)
     if isinstance(data, Tensor):
         data = data._data.copy()
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
 @op(**_FACTORY)
-def zeros(*shape, dtype=None, requires_grad=False):
+def zeros(*shape, dtype=None, requires_grad=False, device=None):
     """Tensor of zeros."""
+    check_device("zeros", device)
     return _wrap(np.zeros(_shape(shape), dtype=_dtype(dtype)), requires_grad)
 
 
 @op(**_FACTORY)
-def ones(*shape, dtype=None, requires_grad=False):
+def ones(*shape, dtype=None, requires_grad=False, device=None):
     """Tensor of ones."""
+    check_device("ones", device)
     return _wrap(np.ones(_shape(shape), dtype=_dtype(dtype)), requires_grad)
 
 
 @op(**_FACTORY)
-def full(shape, fill_value, dtype=None, requires_grad=False):
+def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
     """Tensor of `shape` filled with `fill_value`."""
+    check_device("full", device)
     shape = _shape((shape,) if isinstance(shape, int) else (tuple(shape),))
     return _wrap(np.full(shape, fill_value, dtype=_dtype(dtype)), requires_grad)
 
 
 @op(**_FACTORY)
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
     """Zeros with the shape (and dtype) of t."""
+    check_device("zeros_like", device)
     t = t._data if isinstance(t, Tensor) else np.asarray(t)
     return _wrap(np.zeros(t.shape, dtype=t.dtype if dtype is None else dtype), requires_grad)
 
 
 @op(**_FACTORY)
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t, dtype=None, requires_grad=False, device=None):
     """Ones with the shape (and dtype) of t."""
+    check_device("ones_like", device)
     t = t._data if isinstance(t, Tensor) else np.asarray(t)
     return _wrap(np.ones(t.shape, dtype=t.dtype if dtype is None else dtype), requires_grad)
 
 
 @op(**_FACTORY)
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """Values start, start+step, ... < end; int64 for integer arguments (as PyTorch)."""
+    check_device("arange", device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -89,14 +97,16 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 
 @op(**_FACTORY)
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     """`steps` evenly spaced values from start to end inclusive."""
+    check_device("linspace", device)
     return _wrap(np.linspace(start, end, int(steps), dtype=_dtype(dtype)), requires_grad)
 
 
 @op(**_FACTORY)
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     """Identity matrix (n x m)."""
+    check_device("eye", device)
     return _wrap(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
@@ -122,7 +132,9 @@ def _normal(rng, shape):
     return rng.standard_normal(shape)
 
 
-def _random(draw, shape, dtype, requires_grad):
+def _random(draw, shape, dtype, requires_grad, generator=None):
+    if generator is not None:  # a cr.Generator: draw from its stream instead of the default
+        draw = (lambda kernel: lambda _, s: kernel(generator._rng, s))(draw)
     t = RandomDraw(draw, _shape(shape), _dtype(dtype))()
     if requires_grad:
         t.requires_grad_(True)
@@ -130,15 +142,17 @@ def _random(draw, shape, dtype, requires_grad):
 
 
 @op(classes=(RandomDraw,), pure=False, **_FACTORY)
-def rand(*shape, dtype=None, requires_grad=False):
+def rand(*shape, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform samples on [0, 1) from chainrule's generator (see manual_seed)."""
-    return _random(_uniform, shape, dtype, requires_grad)
+    check_device("rand", device)
+    return _random(_uniform, shape, dtype, requires_grad, generator)
 
 
 @op(classes=(RandomDraw,), pure=False, **_FACTORY)
-def randn(*shape, dtype=None, requires_grad=False):
+def randn(*shape, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal samples from chainrule's generator (see manual_seed)."""
-    return _random(_normal, shape, dtype, requires_grad)
+    check_device("randn", device)
+    return _random(_normal, shape, dtype, requires_grad, generator)
 
 
 @op(**_FACTORY)
@@ -150,22 +164,25 @@ def from_numpy(ndarray):
 
 
 @op(**_FACTORY)
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """data as a tensor, sharing memory when it already is an array of that dtype."""
+    check_device("as_tensor", device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype == np.dtype(dtype) else data.astype(dtype)
     return Tensor(data, dtype=None if dtype is None else np.dtype(dtype))
 
 
 @op(**_FACTORY)
-def empty(*size, dtype=None, requires_grad=False):
+def empty(*size, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor (zeros here: NumPy's empty would expose stale memory)."""
+    check_device("empty", device)
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
 @op(**_FACTORY)
-def full_like(input, fill_value, dtype=None, requires_grad=False):
+def full_like(input, fill_value, dtype=None, requires_grad=False, device=None):
     """`fill_value` with the shape (and dtype) of input."""
+    check_device("full_like", device)
     a = input._data if isinstance(input, Tensor) else np.asarray(input)
     return _wrap(np.full(a.shape, fill_value, dtype=a.dtype if dtype is None else dtype),
                  requires_grad)

@@ -1,7 +1,9 @@
 """L-BFGS with torch's closure API: step(closure) runs up to max_iter quasi-Newton iterations,
 each re-evaluating the loss through the closure; line_search_fn='strong_wolfe' brackets and
 zooms with cubic interpolation (Nocedal & Wright, Algorithms 3.5-3.6), step for step as torch,
-so a ported script takes the same iterates (to float rounding)."""
+so a ported script takes the same iterates (to float rounding). Its scalars (step, g^T d,
+the curvature pairs' 1/y^T s) stay NumPy scalars of the parameters' dtype, as torch keeps
+them in 0-d tensors, so float32 runs round as torch's do."""
 
 import numpy as np
 
@@ -27,12 +29,12 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
 
 def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
     """Step t along d satisfying the strong Wolfe conditions: (f, g, t, evaluations)."""
-    d_norm = float(np.abs(d).max())
+    d_norm = np.abs(d).max()
     g = g.copy()
     f_new, g_new = obj(x, t, d)
     evals = 1
-    gtd_new = float(g_new @ d)
-    t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
+    gtd_new = g_new @ d
+    t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
     done = False
     it = 0
     while it < max_ls:  # bracketing
@@ -55,10 +57,10 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
         t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
         f_new, g_new = obj(x, t, d)
         evals += 1
-        gtd_new = float(g_new @ d)
+        gtd_new = g_new @ d
         it += 1
     if it == max_ls:
-        bracket, bf, bg, bgtd = [0.0, t], [f, f_new], [g, g_new], [gtd, gtd_new]
+        bracket, bf, bg, bgtd = [0, t], [f, f_new], [g, g_new], [gtd, gtd_new]
     insufficient = False
     low, high = (0, 1) if bf[0] <= bf[-1] else (1, 0)
     while not done and it < max_ls:  # zoom
@@ -78,7 +80,7 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
             insufficient = False
         f_new, g_new = obj(x, t, d)
         evals += 1
-        gtd_new = float(g_new @ d)
+        gtd_new = g_new @ d
         it += 1
         if f_new > f + c1 * t * gtd or f_new >= bf[low]:
             bracket[high], bf[high], bg[high], bgtd[high] = t, f_new, g_new.copy(), gtd_new
@@ -184,25 +186,25 @@ class LBFGS(Optimizer):
                 d, old_dirs, old_stps, ro, h_diag = -g, [], [], [], 1.0
             else:
                 y, s = g - prev_g, d * t
-                ys = float(y @ s)
+                ys = y @ s
                 if ys > 1e-10:  # keep the curvature pair only when it is positive
                     if len(old_dirs) == history:
                         old_dirs.pop(0), old_stps.pop(0), ro.pop(0)
                     old_dirs.append(y), old_stps.append(s), ro.append(1.0 / ys)
-                    h_diag = ys / float(y @ y)
+                    h_diag = ys / (y @ y)
                 al = [0.0] * len(old_dirs)
                 q = -g
                 for i in range(len(old_dirs) - 1, -1, -1):
-                    al[i] = float(old_stps[i] @ q) * ro[i]
+                    al[i] = (old_stps[i] @ q) * ro[i]
                     q = q - al[i] * old_dirs[i]
                 d = r = q * h_diag
                 for i in range(len(old_dirs)):
-                    be = float(old_dirs[i] @ r) * ro[i]
+                    be = (old_dirs[i] @ r) * ro[i]
                     r += (al[i] - be) * old_stps[i]
             prev_g = g.copy()
             prev_loss = loss
-            t = min(1.0, 1.0 / float(np.abs(g).sum())) * lr if state["n_iter"] == 1 else lr
-            gtd = float(g @ d)
+            t = min(1.0, 1.0 / np.abs(g).sum()) * lr if state["n_iter"] == 1 else lr
+            gtd = g @ d
             if gtd > -tol_change:  # not a descent direction
                 break
             ls_evals = 0

@@ -1,5 +1,6 @@
 """Write tests/golden/compat.npz: PyTorch's results for every idiom of tests/compat/idioms.py
-and every tutorial script of tests/compat/scripts/ (run with torch 2.13 installed, from the
+every tutorial script of tests/compat/scripts/ and the optimizer trajectories of
+tests/optim/test_optim_compat.py (run with torch 2.13 installed, from the
 repository root: `python tools/golden/compat.py`)."""
 
 import pathlib
@@ -27,6 +28,9 @@ def main():
     if scripts is not None:
         for k, v in scripts.golden_arrays(torch).items():
             arrays[f"script:{k}"] = v
+    from tests.optim import test_optim_compat
+
+    arrays.update(test_optim_compat.golden_arrays(torch))
     golden.save("compat", arrays)
     print(f"wrote tests/golden/compat.npz: {len(arrays)} arrays, torch {torch.__version__}")
 

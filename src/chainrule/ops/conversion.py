@@ -15,7 +15,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.tensor import detach as _detach
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.elementwise import where as _where
-from chainrule.ops.inplace import copy_
+from chainrule.ops.inplace import _check_writable, copy_
 from chainrule.ops.registry import op
 from chainrule.ops.shape import astype
 
@@ -176,6 +176,7 @@ def detach_(input):
 
 def _in_place(name, base):
     def method(self, *args, **kwargs):
+        _check_writable(name, self)  # (before computing: the error names this method)
         with _mode.no_grad():
             value = getattr(self.detach(), base)(*args, **kwargs)
         return copy_(self, value)

@@ -11,7 +11,7 @@ from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.elementwise import where
-from chainrule.ops.inplace import copy_
+from chainrule.ops.inplace import _check_writable, copy_
 from chainrule.ops.registry import op
 
 _NOT_DIFF = dict(differentiable=False)
@@ -243,6 +243,7 @@ def take(input, index):
 
 def _in_place(name, fn, doc):
     def method(self, *args, **kwargs):
+        _check_writable(name, self)  # (before computing: the error names this method)
         with _mode.no_grad():
             value = fn(self.detach(), *args, **kwargs)
         return copy_(self, value)

@@ -12,7 +12,7 @@ from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.creation import RandomDraw, _dtype, _shape
-from chainrule.ops.inplace import copy_
+from chainrule.ops.inplace import _check_writable, copy_
 from chainrule.ops.registry import op
 
 _RANDOM = dict(differentiable=False, pure=False, classes=(RandomDraw,))
@@ -262,6 +262,7 @@ def empty_like(input, *, dtype=None, requires_grad=False):
 
 def _filler(name, kernel, doc):
     def method(self, *args, generator=None, **kwargs):
+        _check_writable(name, self)
         value = _draw(lambda rng, s: kernel(rng, s, *args, **kwargs), self.shape, self.dtype,
                       generator)
         return copy_(self, value)

@@ -155,7 +155,7 @@ class LBFGS(Optimizer):
         self._set(x)
         return loss, g
 
-    def step(self, closure):
+    def step(self, closure=None):
         """Run up to max_iter L-BFGS iterations; returns the loss of the first evaluation."""
         if closure is None:
             raise TypeError("LBFGS.step: needs a closure that clears the gradients, computes "

@@ -190,7 +190,10 @@ def scatter_in_place(torch):
     y.scatter_add_(0, torch.tensor([0, 1, 1, 4]), torch.tensor([1.0, 2.0, 3.0, 4.0]))
     z = torch.zeros(3, 2)
     z.index_add_(0, torch.tensor([0, 2, 0]), torch.ones(3, 2))
-    return x, y, z
+    w = torch.zeros(2, 3)
+    w.index_fill_(1, torch.tensor([0, 2]), 7.0)
+    v = torch.zeros(3, 2).index_copy(0, torch.tensor([2, 0]), torch.tensor([[1.0, 2], [3, 4]]))
+    return x, y, z, w, v
 
 
 @idiom
@@ -956,6 +959,15 @@ def sched_one_cycle(torch):
     return (_lrs(torch, lambda L, o: L.OneCycleLR(o, max_lr=1.0, total_steps=12)),
             _lrs(torch, lambda L, o: L.OneCycleLR(o, max_lr=0.5, epochs=3, steps_per_epoch=4,
                                                   anneal_strategy="linear"), opt="Adam"))
+
+
+@idiom
+def sched_cyclic(torch):
+    return (_lrs(torch, lambda L, o: L.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3)),
+            _lrs(torch, lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=2, step_size_down=4,
+                                                mode="triangular2"), steps=20),
+            _lrs(torch, lambda L, o: L.CyclicLR(o, 0.01, 0.1, 3, mode="exp_range", gamma=0.9,
+                                                cycle_momentum=False), opt="Adam"))
 
 
 @idiom

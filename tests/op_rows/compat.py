@@ -74,6 +74,12 @@ row("index_select1", lambda x: cr.index_select(x, 1, cr.tensor([3, 1])),
 row("index_add", lambda x, s: x.index_add(0, cr.tensor([2, 0, 2]), s, alpha=2.0),
     lambda x, s: x + 2 * np.stack([s[1], 0 * s[0], s[0] + s[2]]), ((3, 4), (3, 4)),
     torch=lambda x, s: x.index_add(0, _t([2, 0, 2]), s, alpha=2.0))
+row("index_fill", lambda x: x.index_fill(1, cr.tensor([0, 2]), -1.0),
+    lambda x: np.where(np.isin(np.arange(4), [0, 2]), -1.0, x), ((3, 4),),
+    torch=lambda x: x.index_fill(1, _t([0, 2]), -1.0))
+row("index_copy", lambda x, s: x.index_copy(0, cr.tensor([2, 0]), s),
+    lambda x, s: np.stack([s[1], x[1], s[0]]), ((3, 4), (2, 4)),
+    torch=lambda x, s: x.index_copy(0, _t([2, 0]), s))
 MASK = np.array([[True, False, True, False], [False, False, True, True],
                  [True, True, False, False]])
 row("masked_fill", lambda x: x.masked_fill(cr.tensor(MASK), -1.5),

@@ -1,5 +1,6 @@
 """Indexing by integer tensors, as torch: gather, scatter, scatter_add, index_select, index_add,
-masked_fill, masked_select, nonzero, take, and their in-place ``_`` forms.
+index_fill, index_copy, masked_fill, masked_select, nonzero, take, and their in-place ``_``
+forms.
 
 gather and scatter_add are the one pair of primitives (each is the other's vjp, so derivatives
 of every order follow); the rest are written from them, getitem and where."""
@@ -198,6 +199,38 @@ def index_add(input, dim, index, source, *, alpha=1):
     return scatter_add(x, axis, full, source * alpha if alpha != 1 else source)
 
 
+def _dim_mask(op, x, dim, index):
+    """(axis, index Tensor, a bool mask broadcastable to x: True at `index` along dim)."""
+    index = index if isinstance(index, Tensor) else from_array(np.asarray(index))
+    if index.ndim > 1 or index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be a 1-D integer tensor; got shape {index.shape}, "
+                        f"dtype {index.dtype}")
+    if not -x.ndim <= dim < max(x.ndim, 1):
+        raise ValueError(f"{op}: dim {dim} is out of range for a tensor of {x.ndim} dims")
+    axis = dim % max(x.ndim, 1)
+    hit = np.zeros(x.shape[axis], dtype=bool)
+    hit[index._data.reshape(-1)] = True
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    return axis, index.reshape(-1), from_array(hit.reshape(shape))
+
+
+@op(methods=("index_fill",))
+def index_fill(input, dim, index, value):
+    """input with the slices at `index` along `dim` set to value."""
+    x = to_tensor(input)
+    _, _, hit = _dim_mask("index_fill", x, dim, index)
+    return where(hit, to_tensor(value, x), x)
+
+
+@op(methods=("index_copy",))
+def index_copy(input, dim, index, source):
+    """input with its slice index[k] along `dim` replaced by source's slice k."""
+    x, source = to_tensor(input), to_tensor(source)
+    axis, index, hit = _dim_mask("index_copy", x, dim, index)
+    return where(hit, index_add(x * 0, axis, index, source), x)
+
+
 @op(methods=("masked_fill",))
 def masked_fill(input, mask, value):
     """input with `value` where the boolean mask (broadcast to input) is True."""
@@ -254,5 +287,6 @@ def _in_place(name, fn, doc):
 
 
 for _name, _fn in [("scatter_", scatter), ("scatter_add_", scatter_add),
-                   ("index_add_", index_add), ("masked_fill_", masked_fill)]:
+                   ("index_add_", index_add), ("masked_fill_", masked_fill),
+                   ("index_fill_", index_fill), ("index_copy_", index_copy)]:
     _in_place(_name, _fn, f"In place: self = {_fn.__name__}(self, ...).")

@@ -302,7 +302,7 @@ class ReduceLROnPlateau(LRScheduler):
 
 # more schedules live in optim/schedules.py (they build on LRScheduler above)
 _MORE = ("LambdaLR", "MultiplicativeLR", "ConstantLR", "PolynomialLR", "OneCycleLR",
-         "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler")
+         "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler", "CyclicLR")
 __all__ += list(_MORE)
 
 

@@ -1,5 +1,5 @@
 """More learning-rate schedules with torch's names and recursions: LambdaLR, MultiplicativeLR,
-ConstantLR, PolynomialLR, OneCycleLR, CosineAnnealingWarmRestarts, and the combinators
+ConstantLR, PolynomialLR, OneCycleLR, CyclicLR, CosineAnnealingWarmRestarts, and the combinators
 SequentialLR and ChainedScheduler (re-exported by cr.optim.lr_scheduler)."""
 
 import math
@@ -296,3 +296,77 @@ class ChainedScheduler(LRScheduler):
 
     state_dict = SequentialLR.state_dict
     load_state_dict = SequentialLR.load_state_dict
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith, 2017): lr goes from base_lr to max_lr over step_size_up
+    steps and back over step_size_down, the height scaled by mode ('triangular': 1,
+    'triangular2': halved each cycle, 'exp_range': gamma^t) or scale_fn; momentum (or Adam's
+    β₁) cycles the opposite way. Step it once per batch."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        _check_optimizer("CyclicLR", optimizer)
+        groups = optimizer.param_groups
+
+        def per_group(name, v):
+            v = list(v) if isinstance(v, (list, tuple)) else [v] * len(groups)
+            if len(v) != len(groups):
+                raise ValueError(f"CyclicLR: expected {len(groups)} values for {name}; got "
+                                 f"{len(v)}")
+            return v
+
+        base_lrs = per_group("base_lr", base_lr)
+        if last_epoch == -1:
+            for lr, g in zip(base_lrs, groups):
+                g["lr"] = lr
+        self.max_lrs = per_group("max_lr", max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size, self.step_ratio = up + down, up / (up + down)
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or "
+                             f"'exp_range' when scale_fn is None; got {mode!r}")
+        self.mode, self.gamma = mode, gamma
+        if scale_fn is not None:
+            self._scale_fn, self.scale_mode = scale_fn, scale_mode
+        elif mode == "triangular":
+            self._scale_fn, self.scale_mode = (lambda x: 1.0), "cycle"
+        elif mode == "triangular2":
+            self._scale_fn, self.scale_mode = (lambda x: 1 / (2.0 ** (x - 1))), "cycle"
+        else:
+            self._scale_fn, self.scale_mode = (lambda x: gamma ** x), "iterations"
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("CyclicLR: optimizer must support momentum or betas with "
+                                 "cycle_momentum enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = per_group("base_momentum", base_momentum)
+            self.max_momentums = per_group("max_momentum", max_momentum)
+            if last_epoch == -1:
+                for m, b, g in zip(self.max_momentums, self.base_momentums, groups):
+                    self._set_momentum(g, m)
+                    g["max_momentum"], g["base_momentum"] = m, b
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    _set_momentum = OneCycleLR._set_momentum
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        scale = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        at = cycle if self.scale_mode == "cycle" else self.last_epoch
+        lrs = [b + (m - b) * scale * self._scale_fn(at)
+               for b, m in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for g, b, m in zip(self.optimizer.param_groups, self.base_momentums,
+                               self.max_momentums):
+                self._set_momentum(g, m - (m - b) * scale * self._scale_fn(at))
+        return lrs
+
+    def state_dict(self):
+        """As LRScheduler's, without the scale function."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn")}

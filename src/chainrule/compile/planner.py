@@ -107,7 +107,10 @@ class Program:
 
     def rebind(self):
         """Remember the outside tensors' current arrays (after a rebinding of the same layout)."""
-        self.leaves = [(t, t._data) for t, _ in self.leaves]
+        leaves = self.leaves
+        for i, (t, a) in enumerate(leaves):
+            if t._data is not a:
+                leaves[i] = (t, t._data)
 
 
 class Planner:

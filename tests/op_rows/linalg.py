@@ -333,9 +333,10 @@ lrow("linalg.cond_-2", lambda A: L.cond(SEP(A), -2), lambda A: np.linalg.cond(SE
      ((3, 3),), torch=lambda A: TL().cond(SEP(A), -2))
 lrow("linalg.cond_fro", lambda A: L.cond(WELL(A), "fro"), lambda A: np.linalg.cond(WELL(A), "fro"),
      ((3, 3),))  # (torch 2.13's cond backward fails here: an in-place write on inv's output)
-lrow("linalg.matrix_rank", lambda A: L.matrix_rank(SEP(A)).astype(A.dtype) * A,
-     lambda A: np.linalg.matrix_rank(SEP(A))[..., None, None] * A, ((2, 3, 2),),
-     torch=lambda A: TL().matrix_rank(SEP(A)).to(A.dtype)[..., None, None] * A)
+lrow("linalg.matrix_rank", lambda A: cr.where((L.matrix_rank(SEP(A)) == 2)[..., None, None], A, -A),
+     lambda A: np.where((np.linalg.matrix_rank(SEP(A)) == 2)[..., None, None], A, -A),
+     ((2, 3, 2),), torch=lambda A: _torch().where(
+         (TL().matrix_rank(SEP(A)) == 2)[..., None, None], A, -A))
 lrow("linalg.diagonal", lambda A: L.diagonal(A, offset=1),
      lambda A: np.diagonal(A, 1, -2, -1).copy(), ((2, 3, 4),),
      torch=lambda A: TL().diagonal(A, offset=1))
@@ -364,3 +365,6 @@ lrow("kron", lambda a, b: cr.kron(a, b), np.kron, ((2, 3), (3, 2)),
      torch=lambda a, b: _torch().kron(a, b))
 lrow("kron_ndim", lambda a, b: a.kron(b), np.kron, ((2, 1, 2), (3, 2)),
      torch=lambda a, b: a.kron(b))
+lrow("Tensor.norm", lambda x: x.norm() + x.norm(1, dim=0) + cr.norm(x, "nuc"),
+     lambda x: np.linalg.norm(x) + np.abs(x).sum(0) + np.linalg.norm(x, "nuc"), ((3, 2),),
+     ("away",), torch=lambda x: x.norm() + x.norm(1, dim=0) + _torch().norm(x, "nuc"))

@@ -48,6 +48,19 @@ class VectorNorm(Function):
         return g * sign(x) * abs(x) ** (p - 1) / safe ** (p - 1)
 
 
+class CountNonzero(Nondifferentiable):
+    """||x||_0 = the number of non-zero x_i (piecewise constant: no gradient)"""
+
+    __slots__ = ("axes", "keepdims")
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        return np.asarray(np.count_nonzero(x, axis=self.axes, keepdims=self.keepdims),
+                          dtype=x.dtype)
+
+
 class MatrixRank(Nondifferentiable):
     """rank A = the number of singular values > max(atol, rtol s_max) (an integer)"""
 
@@ -79,7 +92,7 @@ def _float(name, x):
     return x
 
 
-@op(namespace="linalg", classes=(VectorNorm,))
+@op(namespace="linalg", classes=(VectorNorm, CountNonzero))
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """||x||_ord = (sum |x_i|^ord)^(1/ord) over dim (all dims when None); ord inf: max |x_i|,
     -inf: min |x_i|, 0: the number of non-zeros (no gradient);
@@ -95,7 +108,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if ord == -np.inf:
         return amin(abs(x), axes, keepdim)
     if ord == 0:
-        return (x != 0).astype(x.dtype).sum(axes, keepdim)
+        return CountNonzero(axes, keepdim)(x)
     return VectorNorm(float(ord), axes, keepdim)(x)
 
 
@@ -221,3 +234,15 @@ def trace(input):
         raise ValueError(f"trace: expected a 2-D tensor; got shape {A.shape} (use "
                          "cr.linalg.trace for batches)")
     return _diagonal(A, 0, 0, 1).sum()
+
+
+@op("norm", methods=("norm",))
+def _norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """torch.norm / Tensor.norm: ||x||_p over dim (all dims when None); 'fro' is the 2-norm of the
+    entries, 'nuc' the nuclear norm of the last two dims (or dim)."""
+    x = _float("norm", input)
+    if p == "nuc":
+        return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+    if isinstance(p, str) and p != "fro":
+        raise ValueError(f"norm: p must be a number, 'fro' or 'nuc'; got {p!r}")
+    return vector_norm(x, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)

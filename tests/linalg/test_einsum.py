@@ -127,3 +127,28 @@ def test_tensordot_outer_kron_match_numpy_and_differentiate():
         cr.tensordot(cr.tensor(a), cr.tensor(b), ([2], [0]))
     with pytest.raises(ValueError, match="outer: expected two 1-D tensors"):
         cr.outer(cr.tensor(a), cr.tensor(u))
+
+
+@pytest.mark.parametrize("eq,shapes", [
+    ("bhqd,bhkd->bhqk", [(2, 4, 16, 32), (2, 4, 16, 32)]), ("ij,jk->ik", [(50, 60), (60, 70)]),
+    ("ijx,jky->ik", [(20, 30, 3), (30, 40, 2)]), ("i,j->ij", [(3000,), (2000,)]),
+    ("abc,cb->a", [(10, 20, 30), (30, 20)]), (",ij->ij", [(), (64, 65)]),
+    ("ij,ij->", [(64, 64), (64, 64)]), ("ij,jk->ki", [(40, 70), (70, 60)]),
+    ("ii,ij->j", [(70, 70), (70, 5)]),  # (a repeated label: np.einsum's own loop)
+])
+def test_large_two_operand_einsums_take_the_matmul_path_and_agree(eq, shapes):
+    xs = [cr.tensor(x, requires_grad=True) for x in _inputs(shapes, 4)]
+    y = cr.einsum(eq, *xs)
+    want = np.einsum(eq, *[x.numpy() for x in xs])
+    assert y.shape == want.shape
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-12, atol=1e-11)
+    w = np.random.default_rng(5).standard_normal(want.shape)
+    grads = cr.autograd.grad((y * cr.tensor(w)).sum(), xs)
+    for k, g in enumerate(grads):  # d <w, y> / d x_k: an einsum of w with the other operands
+        subs, out = eq.split("->")
+        subs = subs.split(",")
+        others = [x.numpy() for j, x in enumerate(xs) if j != k]
+        other_subs = [s for j, s in enumerate(subs) if j != k]
+        if len(set(subs[k])) == len(subs[k]) and set(subs[k]) <= set(out).union(*other_subs):
+            ref = np.einsum(",".join([out] + other_subs) + "->" + subs[k], w, *others)
+            np.testing.assert_allclose(g.numpy(), ref, rtol=1e-10, atol=1e-10)

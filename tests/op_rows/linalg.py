@@ -156,8 +156,9 @@ for s in [(3, 3), (2, 3, 3), (1, 1)]:
 lrow("linalg.eigh_upper", lambda A: L.eigh(SYM(A), UPLO="U").eigenvectors ** 2,
      lambda A: np.linalg.eigh(SYM(A), UPLO="U")[1] ** 2, ((3, 3),),
      torch=lambda A: TL().eigh(SYM(A), UPLO="U").eigenvectors ** 2)
-lrow("linalg.eigvalsh", lambda A: L.eigvalsh(SYM(A)), lambda A: np.linalg.eigvalsh(SYM(A)),
-     ((2, 4, 4),), torch=lambda A: TL().eigvalsh(SYM(A)))
+for s in [(3, 3), (2, 4, 4)]:
+    lrow(f"linalg.eigvalsh{s}", lambda A: L.eigvalsh(SYM(A)),
+         lambda A: np.linalg.eigvalsh(SYM(A)), (s,), torch=lambda A: TL().eigvalsh(SYM(A)))
 
 
 def _svd_fn(full):
@@ -192,9 +193,10 @@ for s in [(3, 2), (2, 3), (3, 3), (2, 4, 2), (2, 2, 3)]:
     lrow(f"linalg.svd{s}", _svd_fn(False), _svd_np, (s,), torch=_svd_torch(False))
 lrow("linalg.svd_full(3, 2)", _svd_fn(True), _svd_np, ((3, 2),), torch=_svd_torch(True))
 lrow("linalg.svd_full(2, 3)", _svd_fn(True), _svd_np, ((2, 3),), torch=_svd_torch(True))
-lrow("linalg.svdvals", lambda A: L.svdvals(SEP(A)),
-     lambda A: np.linalg.svd(SEP(A), compute_uv=False), ((2, 3, 2),),
-     torch=lambda A: TL().svdvals(SEP(A)))
+for s in [(2, 3), (2, 3, 2)]:
+    lrow(f"linalg.svdvals{s}", lambda A: L.svdvals(SEP(A)),
+         lambda A: np.linalg.svd(SEP(A), compute_uv=False), (s,),
+         torch=lambda A: TL().svdvals(SEP(A)))
 
 
 def _qr_fn(mode):
@@ -276,6 +278,8 @@ for n in (1, 3, -2):
          torch=lambda A, n=n: TL().matrix_power(WELL(A), n))
 lrow("Tensor.matrix_power", lambda A: A.matrix_power(2), lambda A: A @ A, ((3, 3),),
      torch=lambda A: A.matrix_power(2))
+lrow("linalg.matrix_power_unbatched[-1]", lambda A: L.matrix_power(WELL(A), -1),
+     lambda A: np.linalg.inv(WELL(A)), ((3, 3),), torch=lambda A: TL().matrix_power(WELL(A), -1))
 lrow("linalg.matrix_exp", lambda A: L.matrix_exp(0.5 * A),
      lambda A: scipy.linalg.expm(0.5 * A), ((3, 3),), torch=lambda A: TL().matrix_exp(0.5 * A))
 lrow("matrix_exp_batched", lambda A: (0.5 * A).matrix_exp(), lambda A: scipy.linalg.expm(0.5 * A),
@@ -315,6 +319,10 @@ for p, dom in MNORMS:
          lambda A, p=p, f=prep: np.linalg.norm(f(A), p, axis=(-2, -1)), ((2, 3, 2),),
          ("real" if dom == "sep" else dom,),
          torch=lambda A, p=p, f=prep: TL().matrix_norm(f(A), p))
+for p in ("nuc", np.inf):
+    lrow(f"linalg.matrix_norm_unbatched[{p}]", lambda A, p=p: L.matrix_norm(SEP(A), p),
+         lambda A, p=p: np.linalg.norm(SEP(A), p), ((3, 2),),
+         torch=lambda A, p=p: TL().matrix_norm(SEP(A), p))
 lrow("linalg.matrix_norm_dims", lambda A: L.matrix_norm(A, 1, dim=(2, 0), keepdim=True),
      lambda A: np.linalg.norm(A, 1, axis=(2, 0), keepdims=True), ((3, 2, 4),), ("away",),
      torch=lambda A: TL().matrix_norm(A, 1, dim=(2, 0), keepdim=True))
@@ -333,16 +341,22 @@ lrow("linalg.cond_-2", lambda A: L.cond(SEP(A), -2), lambda A: np.linalg.cond(SE
      ((3, 3),), torch=lambda A: TL().cond(SEP(A), -2))
 lrow("linalg.cond_fro", lambda A: L.cond(WELL(A), "fro"), lambda A: np.linalg.cond(WELL(A), "fro"),
      ((3, 3),))  # (torch 2.13's cond backward fails here: an in-place write on inv's output)
-lrow("linalg.matrix_rank", lambda A: cr.where((L.matrix_rank(SEP(A)) == 2)[..., None, None], A, -A),
-     lambda A: np.where((np.linalg.matrix_rank(SEP(A)) == 2)[..., None, None], A, -A),
-     ((2, 3, 2),), torch=lambda A: _torch().where(
-         (TL().matrix_rank(SEP(A)) == 2)[..., None, None], A, -A))
+for s in [(3, 2), (2, 3, 2)]:
+    lrow(f"linalg.matrix_rank{s}",
+         lambda A: cr.where((L.matrix_rank(SEP(A)) == 2)[..., None, None], A, -A),
+         lambda A: np.where((np.linalg.matrix_rank(SEP(A)) == 2)[..., None, None], A, -A),
+         (s,), torch=lambda A: _torch().where(
+             (TL().matrix_rank(SEP(A)) == 2)[..., None, None], A, -A))
+lrow("linalg.diagonal_unbatched", lambda A: L.diagonal(A, offset=-1),
+     lambda A: np.diagonal(A, -1).copy(), ((3, 3),), torch=lambda A: TL().diagonal(A, offset=-1))
 lrow("linalg.diagonal", lambda A: L.diagonal(A, offset=1),
      lambda A: np.diagonal(A, 1, -2, -1).copy(), ((2, 3, 4),),
      torch=lambda A: TL().diagonal(A, offset=1))
 lrow("trace", lambda A: cr.trace(A) + A.trace(), lambda A: 2 * np.trace(A), ((3, 4),),
      torch=lambda A: _torch().trace(A) + A.trace())
-lrow("linalg.trace", lambda A: L.trace(A), lambda A: np.trace(A, axis1=-2, axis2=-1), ((2, 3, 3),))
+for s in [(3, 3), (2, 3, 3)]:
+    lrow(f"linalg.trace{s}", lambda A: L.trace(A), lambda A: np.trace(A, axis1=-2, axis2=-1),
+         (s,))
 
 # ---- einsum and friends (tests/linalg/test_einsum.py checks 20+ equations more) ----------------
 EINSUM = [("ij,jk->ik", [(2, 3), (3, 4)]), ("bhqd,bhkd->bhqk", [(2, 2, 3, 2), (2, 2, 4, 2)]),

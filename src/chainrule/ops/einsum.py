@@ -27,6 +27,10 @@ class Einsum(Function):
         self.inputs_subs, self.output_subs = tuple(inputs_subs), output_subs
 
     def forward(self, *xs):
+        if len(xs) == 2 and xs[0].size + xs[1].size >= _BLAS_SIZE:
+            y = _contract_by_matmul(*self.inputs_subs, self.output_subs, *xs)
+            if y is not None:
+                return y
         eq = ",".join(self.inputs_subs) + "->" + self.output_subs
         return np.einsum(eq, *xs, optimize=len(xs) > 2)
 
@@ -39,6 +43,42 @@ class Einsum(Function):
                 continue
             grads.append(_operand_grad(g, self.output_subs, xs, self.inputs_subs, i))
         return tuple(grads)
+
+
+_BLAS_SIZE = 4096  # operands this large are contracted by one batched matmul (BLAS)
+
+
+def _contract_by_matmul(sa, sb, out, a, b):
+    """einsum 'sa,sb->out' as one batched matmul: a to (batch, kept_a, summed), b to (batch,
+    summed, kept_b); None when a label repeats within an operand (np.einsum does those)."""
+    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb):
+        return None
+    # a label in one operand only and not in the output is summed out first
+    a_only = [c for c in sa if c not in sb and c not in out]
+    if a_only:
+        a = a.sum(tuple(sa.index(c) for c in a_only))
+        sa = "".join(c for c in sa if c not in a_only)
+    b_only = [c for c in sb if c not in sa and c not in out]
+    if b_only:
+        b = b.sum(tuple(sb.index(c) for c in b_only))
+        sb = "".join(c for c in sb if c not in b_only)
+    size = dict(zip(sa, a.shape)) | dict(zip(sb, b.shape))
+    batch = [c for c in out if c in sa and c in sb]
+    keep_a = [c for c in out if c in sa and c not in sb]
+    keep_b = [c for c in out if c in sb and c not in sa]
+    summed = [c for c in sa if c in sb and c not in out]
+
+    def n(labels):
+        return int(np.prod([size[c] for c in labels], dtype=np.int64))
+
+    A = a.transpose([sa.index(c) for c in batch + keep_a + summed]).reshape(
+        n(batch), n(keep_a), n(summed))
+    B = b.transpose([sb.index(c) for c in batch + summed + keep_b]).reshape(
+        n(batch), n(summed), n(keep_b))
+    y = (A @ B).reshape([size[c] for c in batch + keep_a + keep_b])
+    order = batch + keep_a + keep_b
+    y = y.transpose([order.index(c) for c in out])
+    return y if y.flags.c_contiguous else y.copy()
 
 
 def _operand_grad(g, out_subs, xs, subs, i):

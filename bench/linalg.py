@@ -60,14 +60,14 @@ def main():
         torch = None
     print(f"{'op, forward + backward':36s} {'chainrule ms':>13s} {'torch ms':>10s} {'ratio':>7s}")
     for name, (fn, arrays) in _cases(rng).items():
-        def ours():
+        def ours(fn=fn, arrays=arrays):
             xs = [cr.tensor(a, requires_grad=True) for a in arrays]
             fn(cr, *xs).backward()
 
         t_ours = _median_ms(ours)
         line = f"{name:36s} {t_ours:13.3f}"
         if torch is not None:
-            def theirs():
+            def theirs(fn=fn, arrays=arrays):
                 xs = [torch.tensor(a, requires_grad=True) for a in arrays]
                 fn(torch, *xs).backward()
 

@@ -282,3 +282,27 @@ def test_float32_stays_float32():
     for out in (L.inv(A), L.det(A), L.eigh(A)[1], L.svd(A)[0], L.qr(A)[1], L.pinv(A),
                 L.matrix_exp(A), L.norm(A), L.cond(A), L.solve(A, A)):
         assert out.dtype == np.float32
+
+
+def test_cond_of_a_singular_matrix_is_inf_and_negative_powers_name_the_op():
+    A = _t(SINGULAR)
+    assert L.cond(A).item() > 1e15  # s_max / s_min, s_min at rounding level (torch's too)
+    assert L.cond(_t(np.zeros((2, 2)))).item() != L.cond(_t(np.zeros((2, 2)))).item()  # 0/0
+    with pytest.raises(ValueError, match="linalg.matrix_power: the matrix is singular"):
+        L.matrix_power(A, -2)
+    with pytest.raises(ValueError, match=r"linalg.cond \(p=1\): the matrix is singular"):
+        L.cond(A, 1)
+
+
+def test_outputs_the_caller_dropped_are_recomputed_for_the_backward_pass():
+    # eigvalsh / svdvals keep only the values; their vjps need the vectors, computed again
+    rng = np.random.default_rng(11)
+    M = rng.standard_normal((3, 3))
+    A = _t(M + M.T)
+    L.eigvalsh(A)[2].backward()
+    u = np.linalg.eigh(M + M.T)[1][:, 2]
+    np.testing.assert_allclose(A.grad.numpy(), np.outer(u, u), atol=1e-12)
+    B = _t(M)
+    L.svdvals(B)[0].backward()
+    U, _, Vh = np.linalg.svd(M)
+    np.testing.assert_allclose(B.grad.numpy(), np.outer(U[:, 0], Vh[0]), atol=1e-12)

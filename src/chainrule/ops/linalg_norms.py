@@ -195,7 +195,7 @@ def cond(A, p=None):
         raise ValueError(f"{name}: expected a matrix or a batch of matrices; got shape {A.shape}")
     if p is None or p in (2, -2):
         s = svdvals(A)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf (or nan for 0), as torch
             return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
     A = check_matrix(name, A)
     return matrix_norm(A, p) * matrix_norm(Inv(f"{name} (p={p!r})")(A), p)

@@ -382,3 +382,11 @@ lrow("kron_ndim", lambda a, b: a.kron(b), np.kron, ((2, 1, 2), (3, 2)),
 lrow("Tensor.norm", lambda x: x.norm() + x.norm(1, dim=0) + cr.norm(x, "nuc"),
      lambda x: np.linalg.norm(x) + np.abs(x).sum(0) + np.linalg.norm(x, "nuc"), ((3, 2),),
      ("away",), torch=lambda x: x.norm() + x.norm(1, dim=0) + _torch().norm(x, "nuc"))
+lrow("linalg.vecdot", lambda x, y: L.vecdot(x, y, dim=1), lambda x, y: (x * y).sum(1),
+     ((2, 3, 4), (3, 4)), torch=lambda x, y: TL().vecdot(x, y, dim=1))
+lrow("linalg.multi_dot", lambda a, B, C, d: L.multi_dot([a, B, C, d]),
+     lambda a, B, C, d: a @ B @ C @ d, ((3,), (3, 4), (4, 2), (2,)),
+     torch=lambda a, B, C, d: TL().multi_dot([a, B, C, d]))
+lrow("linalg.multi_dot_matrices", lambda A, B, C: L.multi_dot([A, B, C]),
+     lambda A, B, C: A @ B @ C, ((5, 2), (2, 4), (4, 3)),
+     torch=lambda A, B, C: TL().multi_dot([A, B, C]))

@@ -246,3 +246,49 @@ def _norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if isinstance(p, str) and p != "fro":
         raise ValueError(f"norm: p must be a number, 'fro' or 'nuc'; got {p!r}")
     return vector_norm(x, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
+
+
+@op(namespace="linalg")
+def vecdot(x, y, *, dim=-1):
+    """sum_i x_i y_i along dim, broadcasting the other dims (torch.linalg.vecdot)."""
+    x, y = _float("linalg.vecdot", x), _float("linalg.vecdot", y)
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(f"linalg.vecdot: shapes {x.shape} and {y.shape} cannot be broadcast "
+                         "together") from None
+    return (x * y).sum(dim)
+
+
+@op(namespace="linalg")
+def multi_dot(tensors):
+    """A_1 A_2 ... A_k in the cheapest order of multiplication (torch.linalg.multi_dot: the
+    first may be a vector (1, n), the last a vector (n, 1))."""
+    from chainrule.ops.linalg import matmul
+
+    ts = [_float("linalg.multi_dot", t) for t in tensors]
+    if len(ts) < 2:
+        raise ValueError(f"linalg.multi_dot: expected at least 2 tensors; got {len(ts)}")
+    if any(t.ndim not in (1, 2) for t in ts) or any(t.ndim != 2 for t in ts[1:-1]):
+        raise ValueError("linalg.multi_dot: the first and last tensors must be 1-D or 2-D and "
+                         f"the others 2-D; got shapes {[t.shape for t in ts]}")
+    dims = [ts[0].shape[0] if ts[0].ndim == 2 else 1] + [
+        t.shape[-1] if t.ndim == 2 else 1 for t in ts]
+    # the classic dynamic programme over the chain's split points
+    k = len(ts)
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j], split[i][j] = min(
+                (cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1], s)
+                for s in range(i, j))
+
+    def product(i, j):
+        if i == j:
+            return ts[i]
+        s = split[i][j]
+        return matmul(product(i, s), product(s + 1, j))
+
+    return product(0, k - 1)

@@ -113,6 +113,37 @@ class Eigh(Function):
         return U @ mid @ U.mT
 
 
+class EigvalsH(Function):
+    """l = the eigenvalues of a symmetric A (no vectors computed);  gA = U diag(gl) U^T
+    (defined even when eigenvalues repeat; U computed in the backward pass)"""
+
+    __slots__ = ("uplo",)
+
+    def __init__(self, uplo):
+        self.uplo = uplo
+
+    def forward(self, A):
+        return np.linalg.eigvalsh(A, UPLO=self.uplo)
+
+    def vjp(self, g):
+        U = Eigh(self.uplo)(self.inputs[0])[1]
+        return (U * g.unsqueeze(-2)) @ U.mT
+
+
+class SvdVals(Function):
+    """s = the singular values of A (no vectors computed);  gA = U diag(gs) V^T (defined even
+    when they repeat; U, V computed in the backward pass)"""
+
+    __slots__ = ()
+
+    def forward(self, A):
+        return np.linalg.svd(A, compute_uv=False)
+
+    def vjp(self, g):
+        U, _, Vh = Svd(False)(self.inputs[0])
+        return (U * g.unsqueeze(-2)) @ Vh
+
+
 def _diag_embed(v):
     n = v.shape[-1]
     return v.unsqueeze(-2) * from_array(np.eye(n, dtype=v.dtype))
@@ -276,11 +307,14 @@ def eigh(A, UPLO="L"):
     return return_types.linalg_eigh(*Eigh(UPLO)(A))
 
 
-@op(namespace="linalg", classes=(Eigh,))
+@op(namespace="linalg", classes=(EigvalsH,))
 def eigvalsh(A, UPLO="L"):
     """Eigenvalues of a symmetric A, ascending; d: gA = U diag(gl) U^T (defined even when they
     repeat)."""
-    return eigh(A, UPLO).eigenvalues
+    A = check_matrix("linalg.eigvalsh", A)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigvalsh: UPLO must be 'L' or 'U'; got {UPLO!r}")
+    return EigvalsH(UPLO)(A)
 
 
 @op(namespace="linalg", returns="linalg_svd", classes=(Svd, ExtraColumnsCheck, NonzeroCheck))
@@ -291,11 +325,11 @@ def svd(A, full_matrices=True):
     return return_types.linalg_svd(*Svd(bool(full_matrices))(A))
 
 
-@op(namespace="linalg", classes=(Svd,))
+@op(namespace="linalg", classes=(SvdVals,))
 def svdvals(A):
     """Singular values of A, descending; d: gA = U diag(gs) V^T (defined even when they repeat)."""
     A = check_matrix("linalg.svdvals", A, square=False)
-    return Svd(False)(A)[1]
+    return SvdVals()(A)
 
 
 @op(namespace="linalg", returns="linalg_qr", classes=(Qr,))

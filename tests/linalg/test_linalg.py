@@ -306,3 +306,10 @@ def test_outputs_the_caller_dropped_are_recomputed_for_the_backward_pass():
     L.svdvals(B)[0].backward()
     U, _, Vh = np.linalg.svd(M)
     np.testing.assert_allclose(B.grad.numpy(), np.outer(U[:, 0], Vh[0]), atol=1e-12)
+
+
+def test_cholesky_of_a_matrix_that_is_not_positive_definite_names_the_batch_index():
+    A = np.stack([np.eye(2), np.diag([1.0, -1.0])])
+    with pytest.raises(ValueError, match=r"linalg.cholesky: the matrix is not positive-definite "
+                                         r"\(batch index \(1,\)\); got A of shape \(2, 2, 2\)"):
+        L.cholesky(_t(A))

@@ -369,7 +369,20 @@ def _matrix_exp(input):
 def linalg_cholesky(A, *, upper=False):
     """L with A = L L^T (L^T when upper=True), A symmetric positive-definite, batched;
     d: gA = L^-T sym(tril(L^T gL)) L^-1 (Murray, 2016)."""
-    L = Cholesky()(check_matrix("linalg.cholesky", A))
+    A = check_matrix("linalg.cholesky", A)
+    try:
+        L = Cholesky()(A)
+    except ValueError:
+        where = ""
+        if A.ndim > 2:
+            for idx in np.ndindex(A.shape[:-2]):
+                try:
+                    np.linalg.cholesky(A._data[idx])
+                except np.linalg.LinAlgError:
+                    where = f" (batch index {idx})"
+                    break
+        raise ValueError(f"linalg.cholesky: the matrix is not positive-definite{where}; got A "
+                         f"of shape {A.shape}") from None
     return L.mT if upper else L
 
 

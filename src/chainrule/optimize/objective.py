@@ -2,7 +2,9 @@
 
 Derivatives come from chainrule's autodiff unless the caller supplies them (scipy's ``jac``,
 ``hess``, ``hessp``). Minimizers work on flat float64 vectors; ``fun`` receives a float64 Tensor
-shaped like ``x0``. Every evaluation is counted (``nfev``, ``njev``, ``nhev``).
+shaped like ``x0`` (so autodiff can differentiate it), or, when the caller supplies the gradient
+(jac=True or a callable), a float64 ndarray, as scipy calls it. Supplied derivatives are always
+called with ndarrays. Every evaluation is counted (``nfev``, ``njev``, ``nhev``).
 """
 
 import numpy as np
@@ -39,6 +41,8 @@ class Objective:
 
     jac: None (autodiff), True (fun returns (f, gradient)) or a callable jac(x, *args).
     hess / hessp: None (autodiff) or callables hess(x, *args), hessp(x, p, *args).
+    Supplied derivatives get ndarrays shaped like x0; so does fun when jac is supplied (it is
+    then never differentiated), else fun gets a Tensor. args: a tuple, or one extra argument.
     """
 
     def __init__(self, fun, x0, args=(), jac=None, hess=None, hessp=None, op="minimize",
@@ -57,8 +61,9 @@ class Objective:
                                 f"{type(value).__name__}")
         if not (jac is None or jac is True or callable(jac)):
             raise TypeError(f"{op}: jac must be None, True or callable; got {jac!r}")
-        self.fun, self.args, self.jac, self.hess_fn, self.hessp_fn = fun, tuple(args), jac, \
-            hess, hessp
+        self.fun, self.jac, self.hess_fn, self.hessp_fn = fun, jac, hess, hessp
+        self.args = args if isinstance(args, tuple) else (args,)  # scipy wraps a non-tuple
+        self._numpy_fun = jac is not None  # scipy's convention once the gradient is supplied
         self.op = op
         self.shape = np.shape(x0)
         self.n = int(np.prod(self.shape, dtype=np.int64))
@@ -74,6 +79,13 @@ class Objective:
     def unflatten(self, x):
         """A copy of flat x in the shape of x0."""
         return np.array(x, dtype=np.float64).reshape(self.shape)
+
+    def _array(self, x):
+        """x as a fresh float64 ndarray shaped like x0 (what supplied derivatives receive)."""
+        return np.array(x, dtype=np.float64).reshape(self.shape)
+
+    def _fun_arg(self, x):
+        return self._array(x) if self._numpy_fun else self._tensor(x)
 
     def _tensor(self, x, requires_grad=False):
         t = from_array(np.array(x, dtype=np.float64).reshape(self.shape))
@@ -116,7 +128,7 @@ class Objective:
         """f(x) as a float."""
         self.nfev += 1
         with _mode.no_grad():
-            out = self.fun(self._tensor(x), *self.args)
+            out = self.fun(self._fun_arg(x), *self.args)
         if self.jac is True:
             out = self._pair(out)[0]
         f = self._scalar(out)
@@ -142,12 +154,12 @@ class Objective:
         self.njev += 1
         if self.jac is True:
             with _mode.no_grad():
-                f, g = self._pair(self.fun(self._tensor(x), *self.args))
+                f, g = self._pair(self.fun(self._array(x), *self.args))
             return self._scalar(f), self._flat_grad(g, "the gradient returned by fun")
         if callable(self.jac):
             with _mode.no_grad():
-                f = self._scalar(self.fun(self._tensor(x), *self.args))
-                g = self.jac(self._tensor(x), *self.args)
+                f = self._scalar(self.fun(self._array(x), *self.args))
+                g = self.jac(self._array(x), *self.args)
             return f, self._flat_grad(g, "jac(x)")
         with _mode.enable_grad():
             out, g = self._autodiff(np.array(x, dtype=np.float64).reshape(self.shape))
@@ -179,7 +191,7 @@ class Objective:
         self.nhev += 1
         if self.hess_fn is not None:
             with _mode.no_grad():
-                H = _to_array(self.hess_fn(self._tensor(x), *self.args), self.op, "hess(x)")
+                H = _to_array(self.hess_fn(self._array(x), *self.args), self.op, "hess(x)")
             if H.size != self.n * self.n:
                 raise ValueError(f"{self.op}: hess(x) has shape {H.shape} but x0 has shape "
                                  f"{self.shape}; expected ({self.n}, {self.n})")
@@ -210,7 +222,7 @@ class Objective:
             def apply(v):
                 self.nhev += 1
                 with _mode.no_grad():
-                    hv = self.hessp_fn(self._tensor(x), np.reshape(v, self.shape), *self.args)
+                    hv = self.hessp_fn(self._array(x), self._array(v), *self.args)
                 return self._flat_grad(hv, "hessp(x, p)")
             return apply
         if self.hess_fn is not None:

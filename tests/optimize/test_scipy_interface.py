@@ -159,6 +159,19 @@ def test_return_all_and_disp(method, capsys):
     assert "allvecs" not in quiet and capsys.readouterr().out == ""
 
 
+def test_minimize_disp_shows_a_bar_and_scipys_summary(capsys):
+    pytest.importorskip("tqdm")
+    rosen = cr.optimize.problems.rosen
+    res = cr.optimize.minimize(rosen, [-1.2, 1.0], method="bfgs", options={"disp": True})
+    captured = capsys.readouterr()
+    assert "minimize bfgs" in captured.err
+    assert captured.out.startswith(res.message)
+    assert "Current function value: 0.000000" in captured.out
+    cr.optimize.minimize(rosen, [-1.2, 1.0], method="bfgs")
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""  # scipy's default disp=False
+
+
 # ---- bounds: projected L-BFGS against scipy's L-BFGS-B -------------------------------------
 def _ext_rosen(x):
     return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()

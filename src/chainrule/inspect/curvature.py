@@ -288,7 +288,7 @@ def hessian_eigs(loss_fn, params, k=6, which="LA", tol=1e-10, max_steps=None, se
     return values
 
 
-def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0):
+def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0, progress=None):
     """tr(H) from `num_probes` Hessian-vector products with Rademacher vectors v (+-1 entries).
 
     ``method='hutchinson'``: tr(H) ~ mean of v^T H v, unbiased with variance
@@ -296,6 +296,7 @@ def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0):
     2021) spends a third of the products on a sketch Q of H's dominant range, takes tr(Q^T H Q)
     exactly and applies Hutchinson only to the deflated rest (I - QQ^T) H (I - QQ^T): when a few
     large eigenvalues carry the trace, as near a minimum, the error drops by orders of magnitude.
+    progress: a tqdm bar of the num_probes products (None: only on a terminal, True, False).
     """
     if not isinstance(num_probes, (int, np.integer)) or num_probes < 1:
         raise ValueError(f"hessian_trace: num_probes must be a positive integer; got "
@@ -306,18 +307,28 @@ def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0):
     H = HessianOperator(loss_fn, params, "hessian_trace")
     rng = np.random.default_rng(seed)
     k = num_probes // 3 if method == "hutch++" else 0
-    exact = 0.0
-    Q = np.zeros((H.n, 0))
-    if k:
-        S = rng.choice([-1.0, 1.0], size=(H.n, k))
-        Q, _ = np.linalg.qr(np.stack([H.matvec(s) for s in S.T], axis=1))
-        exact = sum(q @ H.matvec(q) for q in Q.T)
-    r = num_probes - 2 * k
-    total = 0.0
-    for _ in range(r):
-        v = rng.choice([-1.0, 1.0], size=H.n)
-        v -= Q @ (Q.T @ v)
-        total += v @ H.matvec(v)
+    bar = progress_bar(num_probes, "hessian_trace", progress, unit="hvp")
+
+    def matvec(v):
+        out = H.matvec(v)
+        bar.update(1)
+        return out
+
+    try:
+        exact = 0.0
+        Q = np.zeros((H.n, 0))
+        if k:
+            S = rng.choice([-1.0, 1.0], size=(H.n, k))
+            Q, _ = np.linalg.qr(np.stack([matvec(s) for s in S.T], axis=1))
+            exact = sum(q @ matvec(q) for q in Q.T)
+        r = num_probes - 2 * k
+        total = 0.0
+        for _ in range(r):
+            v = rng.choice([-1.0, 1.0], size=H.n)
+            v -= Q @ (Q.T @ v)
+            total += v @ matvec(v)
+    finally:
+        bar.close()
     return float(exact + total / r)
 
 

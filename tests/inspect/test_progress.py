@@ -8,7 +8,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.inspect import hessian_eigs, hessian_trace, loss_landscape
+from chainrule.inspect import hessian_density, hessian_eigs, hessian_trace, loss_landscape
 from tests.inspect.helpers import small_problem
 
 pytest.importorskip("tqdm")
@@ -31,6 +31,8 @@ def _runs(problem, progress):
                                                progress=progress)
     yield "hessian_trace", lambda: hessian_trace(loss_fn, model.parameters(), num_probes=9,
                                                  progress=progress)
+    yield "hessian_density", lambda: hessian_density(loss_fn, model.parameters(), num_probes=2,
+                                                     steps=10, progress=progress).density
     cr.manual_seed(0)
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
     yield "loss_landscape", lambda: loss_landscape(net, nn.functional.mse_loss, _data(),

@@ -105,6 +105,17 @@ def test_least_squares_numpy_residuals_and_jacobian_get_ndarrays():
         assert set(seen) == {np.ndarray}
 
 
+def test_tensor_style_fun_with_numpy_jac_gets_a_hint():
+    with pytest.raises(AttributeError, match="fun is called with a NumPy array, as scipy"):
+        minimize(lambda x: x.exp().sum(), [0.0], jac=lambda x: np.exp(x))
+    with pytest.raises(AttributeError, match="leave jac=None so fun gets a Tensor"):
+        least_squares(lambda p: p.exp() - 2.0, [0.0], jac=lambda p: np.diag(np.exp(p)))
+    with pytest.raises(AttributeError, match="hess raised AttributeError"):
+        minimize(lambda x: (cr.exp(x) - 2 * x).sum(), [0.0], method="newton",
+                 hess=lambda x: x.numpy())
+    assert minimize(lambda x: x.exp().sum() - 2 * x.sum(), [0.0]).success  # autodiff: a Tensor
+
+
 # ---- args ---------------------------------------------------------------------------------
 def test_args_not_a_tuple_is_one_argument():
     c = np.array([1.0, 2.0])

@@ -343,22 +343,34 @@ class HessianDensity:
     sigma: float
 
 
-def hessian_density(loss_fn, params, num_probes=4, steps=60, grid_size=500, sigma=None, seed=0):
+def hessian_density(loss_fn, params, num_probes=4, steps=60, grid_size=500, sigma=None, seed=0,
+                    progress=None):
     """Stochastic Lanczos quadrature: phi(t) = mean_v sum_i w_i N(t; theta_i, sigma^2).
 
     Each probe v runs `steps` Lanczos steps from v; the Ritz values theta_i with weights
     w_i = (first component of the i-th Ritz vector)^2 are a Gauss quadrature of the spectral
     measure (Ghorbani, Krishnan & Xiao, 2019). sigma defaults to 1% of the spectrum's width.
+    progress: a tqdm bar of the num_probes * steps products (None: only on a terminal).
     """
     H = HessianOperator(loss_fn, params, "hessian_density")
     rng = np.random.default_rng(seed)
     steps = min(int(steps), H.n)
     nodes = np.zeros((num_probes, steps))
     weights = np.zeros((num_probes, steps))
-    for r in range(num_probes):
-        alpha, beta, _ = lanczos(H.matvec, H.n, steps, v0=rng.standard_normal(H.n), rng=rng)
-        theta, S = _tridiag_eigh(alpha, beta)
-        nodes[r, :len(theta)], weights[r, :len(theta)] = theta, S[0] ** 2
+    bar = progress_bar(num_probes * steps, "hessian_density", progress, unit="hvp")
+
+    def matvec(v):
+        out = H.matvec(v)
+        bar.update(1)
+        return out
+
+    try:
+        for r in range(num_probes):
+            alpha, beta, _ = lanczos(matvec, H.n, steps, v0=rng.standard_normal(H.n), rng=rng)
+            theta, S = _tridiag_eigh(alpha, beta)
+            nodes[r, :len(theta)], weights[r, :len(theta)] = theta, S[0] ** 2
+    finally:
+        bar.close()
     lo, hi = nodes.min(), nodes.max()
     width = max(hi - lo, 1e-12 * max(abs(hi), 1.0))
     sigma = 0.01 * width if sigma is None else float(sigma)

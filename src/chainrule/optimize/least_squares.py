@@ -25,7 +25,7 @@ from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.optimize.bounds import least_squares_bounds
-from chainrule.optimize.objective import _to_array, as_float_array
+from chainrule.optimize.objective import _to_array, as_float_array, call_with_array
 from chainrule.optimize.result import OptimizeResult
 from chainrule.optimize.trf import trf
 
@@ -90,7 +90,12 @@ class Residuals:
         """r(x) as a flat float64 vector."""
         self.nfev += 1
         with _mode.no_grad():
-            r = _to_array(self.fun(self._point(x), *self.args), "least_squares", "fun(x)")
+            if self.jac is not None:
+                out = call_with_array(self.fun, self._point(x), self.args, "least_squares",
+                                      "fun")
+            else:
+                out = self.fun(self._point(x), *self.args)
+            r = _to_array(out, "least_squares", "fun(x)")
         return self._check(r.reshape(-1))
 
     def jacobian(self, x):
@@ -98,7 +103,8 @@ class Residuals:
         self.njev += 1
         if self.jac is not None:
             with _mode.no_grad():
-                J = _to_array(self.jac(self._point(x), *self.args), "least_squares", "jac(x)")
+                J = _to_array(call_with_array(self.jac, self._point(x), self.args,
+                                              "least_squares", "jac"), "least_squares", "jac(x)")
             if J.size != self.m * self.n:
                 raise ValueError(f"least_squares: jac(x) has shape {J.shape}; expected "
                                  f"({self.m}, {self.n})")

@@ -26,6 +26,17 @@ def as_float_array(x, name, op):
     return np.array(arr, dtype=np.float64)
 
 
+def call_with_array(fn, x, args, op, name):
+    """fn(x, *args) for an ndarray x; an AttributeError / TypeError (typically a Tensor method
+    such as x.exp() on the array) gets a hint that supplied derivatives mean NumPy arrays."""
+    try:
+        return fn(x, *args)
+    except (AttributeError, TypeError) as e:
+        raise type(e)(f"{op}: {name} raised {type(e).__name__}: {e}; {name} is called with a "
+                      "NumPy array, as scipy calls it (fun too, once jac is supplied); write it "
+                      "with NumPy, or leave jac=None so fun gets a Tensor and autodiff") from e
+
+
 def _to_array(value, op, what):
     if isinstance(value, Tensor):
         return np.asarray(value._data, dtype=np.float64)
@@ -84,8 +95,10 @@ class Objective:
         """x as a fresh float64 ndarray shaped like x0 (what supplied derivatives receive)."""
         return np.array(x, dtype=np.float64).reshape(self.shape)
 
-    def _fun_arg(self, x):
-        return self._array(x) if self._numpy_fun else self._tensor(x)
+    def _call_fun(self, x):
+        if self._numpy_fun:
+            return call_with_array(self.fun, self._array(x), self.args, self.op, "fun")
+        return self.fun(self._tensor(x), *self.args)
 
     def _tensor(self, x, requires_grad=False):
         t = from_array(np.array(x, dtype=np.float64).reshape(self.shape))
@@ -128,7 +141,7 @@ class Objective:
         """f(x) as a float."""
         self.nfev += 1
         with _mode.no_grad():
-            out = self.fun(self._fun_arg(x), *self.args)
+            out = self._call_fun(x)
         if self.jac is True:
             out = self._pair(out)[0]
         f = self._scalar(out)
@@ -154,12 +167,12 @@ class Objective:
         self.njev += 1
         if self.jac is True:
             with _mode.no_grad():
-                f, g = self._pair(self.fun(self._array(x), *self.args))
+                f, g = self._pair(self._call_fun(x))
             return self._scalar(f), self._flat_grad(g, "the gradient returned by fun")
         if callable(self.jac):
             with _mode.no_grad():
-                f = self._scalar(self.fun(self._array(x), *self.args))
-                g = self.jac(self._array(x), *self.args)
+                f = self._scalar(self._call_fun(x))
+                g = call_with_array(self.jac, self._array(x), self.args, self.op, "jac")
             return f, self._flat_grad(g, "jac(x)")
         with _mode.enable_grad():
             out, g = self._autodiff(np.array(x, dtype=np.float64).reshape(self.shape))
@@ -191,7 +204,8 @@ class Objective:
         self.nhev += 1
         if self.hess_fn is not None:
             with _mode.no_grad():
-                H = _to_array(self.hess_fn(self._array(x), *self.args), self.op, "hess(x)")
+                H = _to_array(call_with_array(self.hess_fn, self._array(x), self.args, self.op,
+                                              "hess"), self.op, "hess(x)")
             if H.size != self.n * self.n:
                 raise ValueError(f"{self.op}: hess(x) has shape {H.shape} but x0 has shape "
                                  f"{self.shape}; expected ({self.n}, {self.n})")
@@ -222,7 +236,8 @@ class Objective:
             def apply(v):
                 self.nhev += 1
                 with _mode.no_grad():
-                    hv = self.hessp_fn(self._array(x), self._array(v), *self.args)
+                    hv = call_with_array(self.hessp_fn, self._array(x),
+                                         (self._array(v), *self.args), self.op, "hessp")
                 return self._flat_grad(hv, "hessp(x, p)")
             return apply
         if self.hess_fn is not None:

@@ -253,6 +253,21 @@ def test_bounds_errors_and_defaults():
         minimize(rosen, [-1.2, 1.0], bounds=[(0, 1, 2), (0, 1)])
 
 
+def test_minimize_module_with_bounds_keeps_parameters_in_the_box():
+    # nonnegative least squares on a model's weight: the lbfgs default once bounds are given
+    rng = np.random.default_rng(0)
+    A, target = rng.standard_normal((20, 4)), rng.standard_normal(20)
+    w = cr.tensor(np.full(4, 0.5), requires_grad=True)
+    At, yt = cr.tensor(A), cr.tensor(target)
+    res = cr.optimize.minimize_module([w], lambda: ((At @ w - yt) ** 2).sum(),
+                                      bounds=[(0.0, None)] * 4,
+                                      options={"gtol": 1e-10, "ftol": 1e-15})
+    ref = so.nnls(A, target)[0]
+    np.testing.assert_allclose(w.numpy(), ref, atol=1e-7)
+    np.testing.assert_allclose(res.x, ref, atol=1e-7)
+    assert np.all(w.numpy() >= 0) and np.any(ref == 0)  # some constraint binds
+
+
 # ---- bounds: least_squares' trust-region reflective against scipy's trf --------------------
 T = np.linspace(0, 3, 40)
 Y = 2.0 * np.exp(-1.5 * T) + 0.5 + 0.05 * np.random.default_rng(0).standard_normal(40)

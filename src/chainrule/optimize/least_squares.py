@@ -171,19 +171,19 @@ def least_squares(fun, x0, jac=None, bounds=None, method=None, ftol=1e-8, xtol=1
     nfev, njev, nit, status, message, success (and active_mask for trf), as
     scipy.optimize.least_squares. callback(xk) runs after each accepted step; True stops.
     """
+    x0 = as_float_array(x0, "x0", "least_squares")
+    if x0.size == 0 or not np.all(np.isfinite(x0)):
+        raise ValueError(f"least_squares: x0 must be a non-empty finite array; got "
+                         f"{x0.ravel()[:6].tolist()}")
+    box = least_squares_bounds(bounds, x0.size)
     if method is None:
-        method = "lm" if least_squares_bounds(bounds, np.size(x0)) is None else "trf"
+        method = "lm" if box is None else "trf"
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"least_squares: unknown method {method!r}; choose one of "
                          f"{', '.join(METHODS)}")
     for name, tol in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)):
         if not tol >= 0:
             raise ValueError(f"least_squares: {name} must be non-negative; got {tol}")
-    x0 = as_float_array(x0, "x0", "least_squares")
-    if x0.size == 0 or not np.all(np.isfinite(x0)):
-        raise ValueError(f"least_squares: x0 must be a non-empty finite array; got "
-                         f"{x0.ravel()[:6].tolist()}")
-    box = least_squares_bounds(bounds, x0.size)
     method = method.lower()
     if box is not None and method != "trf":
         raise ValueError(f"least_squares: method {method!r} does not handle bounds; use "

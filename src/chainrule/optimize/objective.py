@@ -32,9 +32,10 @@ def call_with_array(fn, x, args, op, name):
     try:
         return fn(x, *args)
     except (AttributeError, TypeError) as e:
-        raise type(e)(f"{op}: {name} raised {type(e).__name__}: {e}; {name} is called with a "
-                      "NumPy array, as scipy calls it (fun too, once jac is supplied); write it "
-                      "with NumPy, or leave jac=None so fun gets a Tensor and autodiff") from e
+        cls = AttributeError if isinstance(e, AttributeError) else TypeError
+        raise cls(f"{op}: {name} raised {type(e).__name__}: {e}; {name} is called with a "
+                  "NumPy array, as scipy calls it (fun too, once jac is supplied); write it "
+                  "with NumPy, or leave jac=None so fun gets a Tensor and autodiff") from e
 
 
 def _to_array(value, op, what):
@@ -91,9 +92,7 @@ class Objective:
         """A copy of flat x in the shape of x0."""
         return np.array(x, dtype=np.float64).reshape(self.shape)
 
-    def _array(self, x):
-        """x as a fresh float64 ndarray shaped like x0 (what supplied derivatives receive)."""
-        return np.array(x, dtype=np.float64).reshape(self.shape)
+    _array = unflatten  # what supplied derivatives (and fun, once jac is given) receive
 
     def _call_fun(self, x):
         if self._numpy_fun:

@@ -1,6 +1,6 @@
 """Where the time of one chainrule step goes: BLAS, elementwise NumPy, optimizer, Python.
 
-    python -m bench.breakdown [--workload W1|W2] [--batch 32 128] [--steps 300]
+    python -m bench.breakdown [--workload W1|W2] [--batch 32 128] [--steps 300] [--compiled]
 
 Method. The step runs with every primitive's ``forward`` wrapped in a timer: the time inside
 MatMul/Linear forwards (and their subclasses) is BLAS (the GEMM plus the bias add), inside the
@@ -24,7 +24,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np
 
 from bench import workloads
-from bench.peers import chainrule_peer, numpy_peer
+from bench.peers import chainrule_peer, compiled_peer, numpy_peer
 
 
 def _subclasses(cls):
@@ -92,12 +92,15 @@ def _numpy_optimizer(workload):
     return sgd
 
 
-def breakdown(workload="W1", batch=32, steps=300):
+def breakdown(workload="W1", batch=32, steps=300, compiled=False):
     """(plain seconds per step, {part: seconds per step}, primitive calls per step).
 
     The parts come from one instrumented run: its step time, less the timing wrappers' own
-    cost, less the timed NumPy parts, is the Python share.
+    cost, less the timed NumPy parts, is the Python share. With `compiled`, the step is the
+    cr.compile replay (traced after the forwards are wrapped, so its lines call the timers).
     """
+    if compiled:
+        return _replay_breakdown(workload, batch, steps)
     import chainrule as cr
     from chainrule.core import engine
     from chainrule.core.function import Function
@@ -153,6 +156,59 @@ def breakdown(workload="W1", batch=32, steps=300):
     return plain, rows, calls
 
 
+def _replay_breakdown(workload, batch, steps):
+    """breakdown() of the compiled step: the replay's BLAS and elementwise forwards, the
+    gradient hand-over's copies, the optimizer's update rule, and the rest (Python glue: the
+    replay's lines, the call's guards, the optimizer's scaffold, zero_grad)."""
+    import chainrule as cr
+    from chainrule.core import engine
+    from chainrule.core.function import Function
+    from chainrule.ops.linalg import MatMul
+    from chainrule.ops.nn_ops import Linear
+
+    data = workloads.w1_data(batch) if workload == "W1" else workloads.w2_data(batch)
+    make = compiled_peer.w1 if workload == "W1" else compiled_peer.w2
+    plain = median_step(make(*data)[0], steps)
+    totals = {"blas": 0.0, "elementwise": 0.0, "grad copies": 0.0, "update": 0.0,
+              "wrapped calls": 0}
+    patched = []
+    for cls in _subclasses(Function):
+        for name in ("forward", "forward_into"):
+            if name in cls.__dict__:
+                bucket = "blas" if issubclass(cls, (MatMul, Linear)) else "elementwise"
+                patched.append((cls, name, cls.__dict__[name]))
+                setattr(cls, name, _timed(cls.__dict__[name], bucket, totals))
+    patched.append((engine, "_first_grad", engine._first_grad))
+    engine._first_grad = _timed(engine._first_grad, "grad copies", totals)
+    for cls in (cr.optim.Adam, cr.optim.SGD):
+        patched.append((cls, "update", cls.__dict__["update"]))
+        cls.update = _timed(cls.__dict__["update"], "update", totals)
+    try:
+        step, _ = make(*data)
+        blocks = []
+        for _ in range(7):
+            for k in totals:
+                totals[k] = 0
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            blocks.append((time.perf_counter() - t0, dict(totals)))
+    finally:
+        for owner, name, fn in reversed(patched):
+            setattr(owner, name, fn)
+    total, parts = sorted(blocks, key=lambda b: b[0])[len(blocks) // 2]
+    total = (total - parts.pop("wrapped calls") * _wrapper_cost()) / steps
+    parts = {k: v / steps for k, v in parts.items()}
+    rows = {
+        "BLAS (GEMM + bias)": parts["blas"],
+        "elementwise NumPy (replayed forwards)": parts["elementwise"],
+        "gradient copies into the flat buffer": parts["grad copies"],
+        "optimizer: its update rule (flat passes)": parts["update"],
+    }
+    rows["Python glue (replay lines, guards, scaffolds)"] = max(total - sum(rows.values()), 0.0)
+    return plain, rows, {"recorded": 0, "unrecorded": 0}
+
+
 def _count_calls(step, steps=20):
     """Primitive calls per step: recorded as graph nodes, and run unrecorded (in backward)."""
     from chainrule.core.function import Function
@@ -180,13 +236,17 @@ def main():
     ap.add_argument("--batch", type=int, nargs="+", default=None,
                     help="default: 32 128 1024 for W1, 32 for W2")
     ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--compiled", action="store_true", help="the cr.compile replay of the step")
     args = ap.parse_args()
     for batch in args.batch or ([32, 128, 1024] if args.workload == "W1" else [32]):
         steps = args.steps or max(10, int((300 if args.workload == "W1" else 3000) * 32 / batch))
-        plain, rows, calls = breakdown(args.workload, batch, steps)
-        print(f"\nwhere one chainrule {args.workload} step goes, batch {batch} (1 thread): "
-              f"{plain * 1e6:.0f} us per step uninstrumented; {calls['recorded']:.0f} graph "
-              f"nodes recorded, {calls['unrecorded']:.0f} more primitive calls in backward")
+        plain, rows, calls = breakdown(args.workload, batch, steps, args.compiled)
+        what = "compiled (replayed)" if args.compiled else "chainrule"
+        nodes = "" if args.compiled else (
+            f"; {calls['recorded']:.0f} graph nodes recorded, {calls['unrecorded']:.0f} more "
+            "primitive calls in backward")
+        print(f"\nwhere one {what} {args.workload} step goes, batch {batch} (1 thread): "
+              f"{plain * 1e6:.0f} us per step uninstrumented{nodes}")
         for name, sec in rows.items():
             print(f"  {name:<46} {sec * 1e6:8.1f} us  {100 * sec / plain:5.1f} %")
 

@@ -267,8 +267,10 @@ def main(argv=None):
     rss = {p: peak_rss(p) for p in args.peers if p not in ("jax", "compiled")}
     summary(all_results, imp, rss)
     if args.profile:
-        subprocess.run([sys.executable, "-m", "bench.breakdown"], env=environment(1), cwd=ROOT,
-                       check=False)
+        for extra in ([], ["--compiled"]):
+            for workload in ("W1", "W2"):
+                subprocess.run([sys.executable, "-m", "bench.breakdown", "--workload", workload,
+                                *extra], env=environment(1), cwd=ROOT, check=False)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"results": all_results, "import": imp, "rss": rss}, f, indent=1)

@@ -79,6 +79,7 @@ __version__ = "0.1.0"
 # Higher layers load on first use, so `import chainrule` pulls in NumPy only.
 _SUBPACKAGES = ("nn", "optim", "optimize", "linear", "decomposition", "distributions", "info",
                 "inspect", "train", "data", "report", "distributed", "utils", "cuda", "backends")
+_SUBPACKAGES += ("linalg",)  # cr.linalg: torch.linalg's ops (registered in ops/linalg_*.py)
 
 
 def is_tensor(obj):

@@ -461,7 +461,7 @@ def train(args):
     report_config.update(task=ds.task, samples=len(ds.X), features=ds.X.shape[1],
                          train_rows=splits["train"], validation_rows=splits["validation"],
                          test_rows=splits["test"],
-                         parameters=sum(p.size for p in model.parameters()))
+                         parameters=sum(p.numel() for p in model.parameters()))
     cr.report.write_report(
         os.path.join(out, "report.html"), history, title=f"chainrule train: {ds.name}",
         config=report_config, timing=timing, final_metrics=final,

@@ -412,6 +412,70 @@ def test_replayed_gradients_land_in_the_flat_buffer_unless_someone_holds_them():
     assert not np.array_equal(model.weight.grad.numpy(), kept)
 
 
+def test_replayed_weight_gradients_are_computed_into_the_flat_buffer_as_eager():
+    def make():
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+        return model, cr.optim.SGD(model.parameters(), lr=0.1)
+
+    x = cr.tensor(np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32))
+    y = np.array([0, 1, 2, 0, 1, 2])
+
+    def stepper(model, opt):
+        def step():
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    (m1, o1), (m2, o2) = make(), make()
+    eager, compiled = stepper(m1, o1), cr.compile(stepper(m2, o2))
+    for _ in range(4):
+        eager(), compiled()
+    assert compiled.source.count("into T") == 2  # the two weights' g^T x products
+    flat = next(iter(o2._flat.values()))
+    assert all(p.grad.numpy() is s.view for p, s in zip(m2.parameters(), flat.slots))
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    held, kept = m2[0].weight.grad, m2[0].weight.grad.numpy().copy()  # memory not free now
+    seen = []
+    m1[2].weight.register_hook(lambda g: seen.append(("eager", g.numpy().copy())))
+    m2[2].weight.register_hook(lambda g: seen.append(("compiled", g.numpy().copy())))
+    eager(), compiled()  # the held gradient is kept, the hooked weight's hook runs
+    np.testing.assert_array_equal(held.numpy(), kept)
+    assert [k for k, _ in seen] == ["eager", "compiled"]
+    np.testing.assert_array_equal(seen[0][1], seen[1][1])
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_ops_of_constants_are_computed_once_when_planning_but_random_draws_are_not():
+    c = np.linspace(-1.0, 1.0, 6, dtype=np.float32).reshape(2, 3)
+
+    def f(x):
+        k = cr.tensor(c).exp().sum(0) / 3  # constants only: folded
+        noise = cr.nn.functional.dropout(cr.tensor(c), 0.5)  # random: drawn at every replay
+        return x * k + noise.sum(0)
+
+    compiled = cr.compile(f)
+    rng = np.random.default_rng(0)
+    xs = [cr.tensor(rng.standard_normal(3).astype(np.float32)) for _ in range(5)]
+    cr.manual_seed(3)
+    want = [f(x) for x in xs]
+    cr.manual_seed(3)
+    got = [compiled(x) for x in xs]
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(w.numpy(), g.numpy())
+    assert compiled.source.count(", folded") == 3  # exp, sum, divide
+    mask = [line for line in compiled.source.splitlines() if "DropoutMask" in line]
+    assert len(mask) == 1 and "folded" not in mask[0]
+    assert len({g.numpy().tobytes() for g in got}) == 5
+
+
 def test_max_traces_must_be_positive():
     with pytest.raises(ValueError, match="max_traces"):
         cr.compile(lambda: None, max_traces=0)

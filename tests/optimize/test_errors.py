@@ -111,8 +111,8 @@ def test_divergence_is_reported_not_raised():
 
 def test_least_squares_errors():
     ls = cr.optimize.least_squares
-    with pytest.raises(ValueError, match="unknown method 'trf'"):
-        ls(lambda p: p - 1.0, [0.0], method="trf")
+    with pytest.raises(ValueError, match="unknown method 'dogbox'"):
+        ls(lambda p: p - 1.0, [0.0], method="dogbox")
     with pytest.raises(ValueError, match="residuals are not finite at x0"):
         ls(lambda p: cr.log(p), [-1.0])
     with pytest.raises(ValueError, match=r"jac\(x\) has shape"):

@@ -66,18 +66,17 @@ def test_args_are_passed():
 
 
 def test_supplied_jac_hess_hessp():
+    # supplied derivatives get ndarrays, and so does fun once jac is given (scipy's convention)
     def jac(x):
-        x = x.numpy()
         return np.array([-400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]),
                          200 * (x[1] - x[0] ** 2)])
 
     def hess(x):
-        x = x.numpy()
         return np.array([[1200 * x[0] ** 2 - 400 * x[1] + 2, -400 * x[0]],
                          [-400 * x[0], 200.0]])
 
     auto = minimize(rosen, [-1.2, 1.0], method="bfgs")
-    given = minimize(lambda x: float(rosen(x.numpy())), [-1.2, 1.0], method="bfgs", jac=jac)
+    given = minimize(lambda x: float(rosen(x)), [-1.2, 1.0], method="bfgs", jac=jac)
     np.testing.assert_allclose(given.x, auto.x, atol=1e-10)
     assert given.nfev == auto.nfev
     both = minimize(lambda x: (rosen(x), jac(x)), [-1.2, 1.0], method="bfgs", jac=True)

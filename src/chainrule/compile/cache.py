@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from chainrule.compile.planner import RETRACE, Mismatch, Planner, Trace, output_spec
-from chainrule.compile.tracer import Tracer, current
+from chainrule.compile.tracer import Tracer, _active
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor, from_array
 
@@ -50,7 +50,7 @@ class Compiled:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        if current() is not None:  # inside another compiled function: traced by it
+        if _active[-1] is not None:  # inside another compiled function: traced by it
             return self.fn(*args, **kwargs)
         key, objects, arrays = self._key(args, kwargs)
         entry = self._entries.get(key)

@@ -57,12 +57,13 @@ class OpEvent(NamedTuple):
 
 class LeafEvent(NamedTuple):
     """The engine handed gradient `grad` to leaf `leaf` (Live or ArgLeaf); t.grad's array is
-    then the output `slot`."""
+    then the output `slot`; `fits`: the gradient had the leaf's shape and dtype."""
 
     leaf: object
     grad: object
     create_graph: bool
     slot: int
+    fits: bool = False
 
 
 class WriteEvent(NamedTuple):

@@ -14,6 +14,7 @@ import numpy as np
 from chainrule.compile.events import (
     Arg,
     Const,
+    LeafEvent,
     Live,
     OpEvent,
     Slot,
@@ -22,7 +23,7 @@ from chainrule.compile.events import (
 )
 from chainrule.compile.tracer import CompileError, attributes
 from chainrule.core import mode as _mode
-from chainrule.core.engine import _accumulate_leaf, deliver_leaf_grad
+from chainrule.core.engine import _accumulate_leaf, deliver_leaf_grad, grad_memory
 from chainrule.core.tensor import Tensor, bump_version, from_array
 
 RETRACE = object()  # what a replay returns when a value-dependent shape differs from its trace
@@ -107,7 +108,10 @@ class Program:
 
     def rebind(self):
         """Remember the outside tensors' current arrays (after a rebinding of the same layout)."""
-        self.leaves = [(t, t._data) for t, _ in self.leaves]
+        leaves = self.leaves
+        for i, (t, a) in enumerate(leaves):
+            if t._data is not a:
+                leaves[i] = (t, t._data)
 
 
 class Planner:
@@ -124,6 +128,8 @@ class Planner:
         self.wrote = False  # a write, leaf gradient or effect has run (no retrace after it)
         self.drew = False  # a random op has run (a retrace must restore the generator first)
         self.restores = False
+        self.consts = set()  # the namespace names of constant arrays
+        self.folded = {}  # slot -> the name of its constant value (computed while planning)
 
     def error(self, i, what):
         events = self.b.events
@@ -146,7 +152,9 @@ class Planner:
         if type(rb) in (Slot, Arg):  # an op's output or an argument: the same one both times
             if ra != rb:
                 self.error(i, "an input came from a different place")
-            return f"s{rb.k}" if type(rb) is Slot else f"a{rb.i}"
+            if type(rb) is Slot:
+                return self.folded.get(rb.k) or f"s{rb.k}"
+            return f"a{rb.i}"
         if type(ra) not in (Live, Const):
             self.error(i, "an input came from a different place")
         if type(rb) is Live and type(ra) is Live and ra.tensor is rb.tensor:
@@ -155,7 +163,9 @@ class Planner:
         xa = ra.tensor._data if type(ra) is Live else ra.array
         xb = rb.tensor._data if type(rb) is Live else rb.array
         if xa is xb or same(xa, xb):  # the same array both times, or an equal constant
-            return self.name(xb, "C")
+            name = self.name(xb, "C")
+            self.consts.add(name)
+            return name
         self.error(i, f"an input of shape {xb.shape} was computed outside chainrule ops and "
                       "its value changed between the calls (a replay would freeze it)")
 
@@ -167,11 +177,13 @@ class Planner:
         last = self._last_uses(b)
         keep = self._returned_slots(b.output)
         self.used = keep | {r.k for e in b.events for r in uses(e) if type(r) is Slot}
+        self.into = self._gradients_in_place(b, keep)
+        self.foldable = self._only_read_by_ops(b, keep)
         for i, (ea, eb) in enumerate(zip(a.events, b.events)):
             if type(ea) is not type(eb):
                 self._mismatch_or_error(i, f"{label(ea)} against {label(eb)}")
             getattr(self, "_" + type(eb).__name__)(i, ea, eb)
-            dead = [f"s{k}" for k in last.get(i, ()) if k not in keep]
+            dead = [f"s{k}" for k in last.get(i, ()) if k not in keep and k not in self.folded]
             if dead:
                 self.lines.append("del " + ", ".join(dead))
         self.lines.append("return " + self._output(len(b.events), a.output, b.output))
@@ -207,6 +219,34 @@ class Planner:
             by_event.setdefault(i, []).append(k)
         return by_event
 
+    @staticmethod
+    def _only_read_by_ops(trace, keep):
+        """The slots that only ops read (not returned, written to, handed to a leaf or an
+        effect): those that may be computed once, at planning, when their inputs are constant."""
+        other = set(keep)
+        for e in trace.events:
+            if type(e) is not OpEvent:
+                other.update(r.k for r in uses(e) if type(r) is Slot)
+        return {k for e in trace.events if type(e) is OpEvent for k in e.outputs} - other
+
+    @staticmethod
+    def _gradients_in_place(trace, keep):
+        """{slot: leaf} for the op results that are only a leaf's gradient, from an op that can
+        write its result into given memory (forward_into): the replay computes them straight
+        into the memory the leaf's grad sink offers, as a vjp does in backward() (no copy)."""
+        n_uses, made_by = {}, {}
+        for e in trace.events:
+            for r in uses(e):
+                if type(r) is Slot:
+                    n_uses[r.k] = n_uses.get(r.k, 0) + 1
+            if type(e) is OpEvent and len(e.outputs) == 1 and not (e.raw or e.many) \
+                    and e.shape_guard is None and hasattr(e.fn, "forward_into"):
+                made_by[e.outputs[0]] = e
+        return {e.grad.k: e.leaf.tensor for e in trace.events
+                if type(e) is LeafEvent and e.fits and not e.create_graph and type(e.leaf) is Live
+                and type(e.grad) is Slot and e.grad.k in made_by and n_uses[e.grad.k] == 1
+                and e.grad.k not in keep}
+
     def _returned_slots(self, spec):
         kind = spec[0]
         if kind in ("tensor", "array"):
@@ -227,17 +267,43 @@ class Planner:
         for (name, va), (_, vb) in zip(attributes(fa), attributes(fb)):
             if not same(va, vb):
                 self._mismatch_or_error(i, f"its parameter {name!r} changed")
-        args = ", ".join(self.source(i, x, y) for x, y in zip(ea.inputs, eb.inputs))
-        f = self.name(fb.forward, "F")
+        sources = [self.source(i, x, y) for x, y in zip(ea.inputs, eb.inputs)]
+        args = ", ".join(sources)
         outs = eb.outputs
+        if type(fb).pure and eb.shape_guard is None and all(s in self.consts for s in sources) \
+                and all(k in self.foldable for k in outs):
+            self._fold(fb, eb, sources)
+            return
+        f = self.name(fb.forward, "F")
         targets = ", ".join(f"s{k}" for k in outs) + ("," if eb.many and len(outs) == 1 else "")
-        self.lines.append(f"{targets} = {f}({args})  # {describe(fb)}")
+        leaf = self.into.get(outs[0])
+        if leaf is not None:  # a leaf's gradient: into its sink's memory when that is free
+            t = self.name(leaf, "T")
+            self.lines.append(f"m = {self.name(grad_memory, 'MEMORY')}({t})")
+            into = self.name(fb.forward_into, "INTO")
+            self.lines.append(f"{targets} = {f}({args}) if m is None else {into}(m, {args})"
+                              f"  # {describe(fb)}, into {t}.grad")
+            self.lines.append("del m")
+        else:
+            self.lines.append(f"{targets} = {f}({args})  # {describe(fb)}")
         if eb.raw:
             for k in outs:
                 self.lines.append(f"s{k} = asarray(s{k})")
         self.drew |= not type(fb).pure
         if eb.shape_guard is not None:
             self._guard(i, fb, outs, eb.shape_guard)
+
+    def _fold(self, fn, event, sources):
+        """Constant folding: a pure op of constants is computed now, its results are constants
+        (the same NumPy calls on the same arrays: the values a replay would compute)."""
+        values = fn.forward(*[self.ns[s] for s in sources])
+        values = values if event.many else (values,)
+        names = []
+        for k, v in zip(event.outputs, values):
+            self.folded[k] = name = self.name(np.asarray(v) if event.raw else v, "C")
+            self.consts.add(name)
+            names.append(name)
+        self.lines.append(f"# {', '.join(names)} = {describe(fn)}({', '.join(sources)}), folded")
 
     def _guard(self, i, fn, outs, shapes):
         """The replay stops where a value-dependent shape differs from the trace's: before any

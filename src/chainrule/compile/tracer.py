@@ -166,7 +166,9 @@ class Tracer(_mode.Interceptor):
         grad = self.ref(g, "the gradient of a leaf")
         i = self.arg_object_of.get(id(t))
         leaf = Live(t) if i is None else ArgLeaf(i)  # a leaf passed as an argument: its place
-        self.events.append(LeafEvent(leaf, grad, create_graph, self._outputs([t.grad._data])[0]))
+        fits = g._data.shape == t._data.shape and g._data.dtype == t._data.dtype
+        self.events.append(LeafEvent(leaf, grad, create_graph, self._outputs([t.grad._data])[0],
+                                     fits))
 
     def write(self, op, t, kernel, value, params):
         target = self.ref(t, f"{op} (its target)")

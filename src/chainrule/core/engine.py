@@ -124,8 +124,14 @@ def leaf_grad_memory(t):
     Offered by t's grad sink, when the gradient the vjp computes will become t.grad as it is:
     inside backward() without create_graph, t has no gradient yet and no hooks. Else None.
     """
+    return grad_memory(t) if _state.accumulating else None
+
+
+def grad_memory(t):
+    """The memory t's grad sink offers for t's next gradient if it becomes t.grad as it is (t
+    has no gradient and no hooks), else None; a cr.compile replay asks it outside backward()."""
     extra = t._extra
-    if not _state.accumulating or t.grad is not None or extra is None or "hooks" in extra:
+    if t.grad is not None or extra is None or "hooks" in extra:
         return None
     sink = extra.get("grad_sink")
     return None if sink is None else sink.memory(t)

@@ -6,6 +6,7 @@ through the recorded gradient each, so H (n x n) is never formed for a model wit
 (like an optimizer's closure); pass a subset of the parameters (one layer) to study that block.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _grad
 from chainrule.core.tensor import Tensor, from_array
+from chainrule.optimize._progress import progress_bar
 
 _WHICH = ("LA", "SA", "LM", "BE")
 
@@ -151,16 +153,109 @@ def _select(theta, k, which):
     return idx
 
 
+def _ncv(n, k, ncv):
+    """The Krylov basis size: scipy eigsh's default max(2k + 1, 20), at most n."""
+    if ncv is None:
+        return min(n, max(2 * k + 1, 20))
+    if isinstance(ncv, bool) or not isinstance(ncv, (int, np.integer)) or not (
+            k < ncv or ncv >= n):
+        raise ValueError(f"hessian_eigs: ncv must be an integer with k < ncv (at most n is "
+                         f"used); got ncv={ncv!r} for k={k}, n={n}")
+    return min(int(ncv), n)
+
+
+def thick_restart_lanczos(matvec, n, k, which="LA", ncv=None, tol=1e-10, max_products=None,
+                          rng=None, bar=None):
+    """k Ritz pairs of a symmetric operator by thick-restart Lanczos (Wu & Simon, 2000).
+
+    The basis holds at most ncv + 1 vectors of length n (memory O(ncv n), never n x n): it is
+    filled by Lanczos steps with full reorthogonalisation; when full, the Rayleigh-Ritz
+    projection T = V^T H V (ncv x ncv) is diagonalised, the wanted Ritz vectors plus as many
+    next-best ones (half the free room) are kept, the last Lanczos vector joins them, and the
+    process continues from there. Stops when every wanted pair has residual
+    |H y - theta y| = beta |s_last| <= tol ||H|| (||H|| estimated by the largest |theta| and
+    the step sizes seen), or after max_products products. Returns (theta, Y, products,
+    converged) with theta ascending and Y (n, k).
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    m = _ncv(n, k, ncv)
+    max_products = max(10 * n, 100 * m) if max_products is None else int(max_products)
+    V = np.empty((m + 1, n))
+    T = np.zeros((m, m))
+    q = rng.standard_normal(n)
+    V[0] = q / np.linalg.norm(q)
+    start, products, scale = 0, 0, 0.0
+
+    def ritz(size, beta):
+        """Ritz values, vectors (in the basis), wanted indices, and whether they converged."""
+        theta, S = np.linalg.eigh(T[:size, :size])
+        residual = np.abs(beta * S[-1]) if size < n else np.zeros(size)
+        want = _select(theta, min(k, size), which)
+        top = max(scale, float(np.abs(theta).max()))
+        return theta, S, want, bool(np.all(residual[want] <= tol * top)), residual[want] / top
+
+    while True:
+        for j in range(start, m):
+            w = matvec(V[j])
+            products += 1
+            h = V[:j + 1] @ w
+            w -= V[:j + 1].T @ h
+            h2 = V[:j + 1] @ w  # a second pass ("twice is enough", Kahan-Parlett)
+            w -= V[:j + 1].T @ h2
+            h += h2
+            # T is tridiagonal plus, after a restart, the arrow coupling the kept Ritz vectors
+            # to the first new vector; the other projections are rounding (or the noise of a
+            # float32 H) and stay out of T, as in plain Lanczos
+            T[j, j] = h[j]
+            if j == start and start > 0:
+                T[:j, j] = T[j, :j] = h[:j]
+            beta = float(np.linalg.norm(w))
+            scale = max(scale, abs(h[j]) + beta)
+            if beta <= 1e-10 * max(scale, 1e-300):
+                # an invariant subspace: go on from a fresh direction (T decouples here)
+                beta = 0.0
+                w = rng.standard_normal(n)
+                for _ in range(2):
+                    w -= V[:j + 1].T @ (V[:j + 1] @ w)
+                V[j + 1] = w / np.linalg.norm(w)
+            else:
+                V[j + 1] = w / beta
+            if j + 1 < m:
+                T[j + 1, j] = T[j, j + 1] = beta
+            size = j + 1
+            if bar is not None:
+                bar.update(1)
+            last = size == m or size == n or products >= max_products
+            if last or (size >= k + 2 and size % 5 == 0):  # cheap: T is at most ncv x ncv
+                theta, S, want, converged, residual = ritz(size, beta)
+                if bar is not None:
+                    bar.set_postfix_str(f"residual {residual.max():.1e}", refresh=False)
+                if converged or size == n or products >= max_products:
+                    return theta[want], V[:size].T @ S[:, want], products, converged
+                if last:
+                    break
+        # thick restart: the kept Ritz vectors, then the residual direction V[m]
+        keep = _select(theta, min(m - 1, k + (m - k) // 2), which)
+        V[:len(keep)] = S[:, keep].T @ V[:m]
+        V[len(keep)] = V[m]
+        T[:] = 0.0
+        T[np.arange(len(keep)), np.arange(len(keep))] = theta[keep]
+        start = len(keep)
+
+
 def hessian_eigs(loss_fn, params, k=6, which="LA", tol=1e-10, max_steps=None, seed=0,
-                 return_eigenvectors=False):
+                 return_eigenvectors=False, ncv=None, progress=None):
     """k eigenvalues of the Hessian of loss_fn() w.r.t. params: Lanczos on Hessian-vector products.
 
     ``which`` as scipy's eigsh: 'LA' largest, 'SA' smallest (most negative), 'LM' largest
     magnitude, 'BE' both ends. Eigenvalues come back ascending; eigenvectors (n, k) are flat, in
-    the order of params. Stops when each wanted Ritz value has residual ||H y - theta y|| <=
-    tol * ||H||, or after ``max_steps`` products (default n, where Lanczos is exact). Use float64
-    parameters for more than ~7 digits. Single-vector Lanczos finds each distinct eigenvalue
-    once: exact repeats are resolved only by restarts.
+    the order of params. Thick-restart Lanczos with a basis of ``ncv`` vectors (eigsh's
+    default max(2k + 1, 20)), so memory is O(ncv n) for n parameters. Stops when each wanted
+    Ritz value has residual ||H y - theta y|| <= tol * ||H||, or after ``max_steps``
+    Hessian-vector products (default max(10 n, 100 ncv)), with a RuntimeWarning if not
+    converged. Use float64 parameters for more than ~7 digits. Single-vector Lanczos finds
+    each distinct eigenvalue once: exact repeats are resolved only by restarts. progress:
+    a tqdm bar of the products (None: only on a terminal, True: always, False: never).
 
         >>> import chainrule as cr
         >>> w = cr.tensor([1.0, 2.0]).double().requires_grad_()
@@ -172,23 +267,28 @@ def hessian_eigs(loss_fn, params, k=6, which="LA", tol=1e-10, max_steps=None, se
     H = HessianOperator(loss_fn, params, "hessian_eigs")
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= H.n:
         raise ValueError(f"hessian_eigs: k must be an integer in [1, n = {H.n}]; got {k!r}")
-    steps = H.n if max_steps is None else min(int(max_steps), H.n)
-
-    def want(theta, residual, scale):
-        if len(theta) < k + 2:
-            return False
-        return bool(np.all(residual[_select(theta, k, which)] <= tol * scale))
-
-    alpha, beta, Q = lanczos(H.matvec, H.n, steps, rng=np.random.default_rng(seed), want=want)
-    theta, S = _tridiag_eigh(alpha, beta)
-    idx = _select(theta, min(k, len(theta)), which)
-    values = theta[idx]
+    if max_steps is not None and (not isinstance(max_steps, (int, np.integer)) or
+                                  max_steps < 1):
+        raise ValueError(f"hessian_eigs: max_steps must be a positive integer; got "
+                         f"{max_steps!r}")
+    m = _ncv(H.n, k, ncv)
+    budget = max(10 * H.n, 100 * m) if max_steps is None else int(max_steps)
+    bar = progress_bar(budget, "hessian_eigs", progress, unit="hvp")
+    try:
+        values, vectors, _, converged = thick_restart_lanczos(
+            H.matvec, H.n, k, which, m, tol, budget, np.random.default_rng(seed), bar)
+    finally:
+        bar.close()
+    if not converged and max_steps is None:
+        warnings.warn(f"hessian_eigs: the {k} wanted eigenvalues did not converge to "
+                      f"tol={tol:g} in {budget} Hessian-vector products; raise max_steps or "
+                      "ncv", RuntimeWarning, stacklevel=2)
     if return_eigenvectors:
-        return values, Q @ S[:, idx]
+        return values, vectors
     return values
 
 
-def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0):
+def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0, progress=None):
     """tr(H) from `num_probes` Hessian-vector products with Rademacher vectors v (+-1 entries).
 
     ``method='hutchinson'``: tr(H) ~ mean of v^T H v, unbiased with variance
@@ -196,6 +296,7 @@ def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0):
     2021) spends a third of the products on a sketch Q of H's dominant range, takes tr(Q^T H Q)
     exactly and applies Hutchinson only to the deflated rest (I - QQ^T) H (I - QQ^T): when a few
     large eigenvalues carry the trace, as near a minimum, the error drops by orders of magnitude.
+    progress: a tqdm bar of the num_probes products (None: only on a terminal, True, False).
     """
     if not isinstance(num_probes, (int, np.integer)) or num_probes < 1:
         raise ValueError(f"hessian_trace: num_probes must be a positive integer; got "
@@ -206,18 +307,28 @@ def hessian_trace(loss_fn, params, num_probes=100, method="hutch++", seed=0):
     H = HessianOperator(loss_fn, params, "hessian_trace")
     rng = np.random.default_rng(seed)
     k = num_probes // 3 if method == "hutch++" else 0
-    exact = 0.0
-    Q = np.zeros((H.n, 0))
-    if k:
-        S = rng.choice([-1.0, 1.0], size=(H.n, k))
-        Q, _ = np.linalg.qr(np.stack([H.matvec(s) for s in S.T], axis=1))
-        exact = sum(q @ H.matvec(q) for q in Q.T)
-    r = num_probes - 2 * k
-    total = 0.0
-    for _ in range(r):
-        v = rng.choice([-1.0, 1.0], size=H.n)
-        v -= Q @ (Q.T @ v)
-        total += v @ H.matvec(v)
+    bar = progress_bar(num_probes, "hessian_trace", progress, unit="hvp")
+
+    def matvec(v):
+        out = H.matvec(v)
+        bar.update(1)
+        return out
+
+    try:
+        exact = 0.0
+        Q = np.zeros((H.n, 0))
+        if k:
+            S = rng.choice([-1.0, 1.0], size=(H.n, k))
+            Q, _ = np.linalg.qr(np.stack([matvec(s) for s in S.T], axis=1))
+            exact = sum(q @ matvec(q) for q in Q.T)
+        r = num_probes - 2 * k
+        total = 0.0
+        for _ in range(r):
+            v = rng.choice([-1.0, 1.0], size=H.n)
+            v -= Q @ (Q.T @ v)
+            total += v @ matvec(v)
+    finally:
+        bar.close()
     return float(exact + total / r)
 
 
@@ -232,22 +343,34 @@ class HessianDensity:
     sigma: float
 
 
-def hessian_density(loss_fn, params, num_probes=4, steps=60, grid_size=500, sigma=None, seed=0):
+def hessian_density(loss_fn, params, num_probes=4, steps=60, grid_size=500, sigma=None, seed=0,
+                    progress=None):
     """Stochastic Lanczos quadrature: phi(t) = mean_v sum_i w_i N(t; theta_i, sigma^2).
 
     Each probe v runs `steps` Lanczos steps from v; the Ritz values theta_i with weights
     w_i = (first component of the i-th Ritz vector)^2 are a Gauss quadrature of the spectral
     measure (Ghorbani, Krishnan & Xiao, 2019). sigma defaults to 1% of the spectrum's width.
+    progress: a tqdm bar of the num_probes * steps products (None: only on a terminal).
     """
     H = HessianOperator(loss_fn, params, "hessian_density")
     rng = np.random.default_rng(seed)
     steps = min(int(steps), H.n)
     nodes = np.zeros((num_probes, steps))
     weights = np.zeros((num_probes, steps))
-    for r in range(num_probes):
-        alpha, beta, _ = lanczos(H.matvec, H.n, steps, v0=rng.standard_normal(H.n), rng=rng)
-        theta, S = _tridiag_eigh(alpha, beta)
-        nodes[r, :len(theta)], weights[r, :len(theta)] = theta, S[0] ** 2
+    bar = progress_bar(num_probes * steps, "hessian_density", progress, unit="hvp")
+
+    def matvec(v):
+        out = H.matvec(v)
+        bar.update(1)
+        return out
+
+    try:
+        for r in range(num_probes):
+            alpha, beta, _ = lanczos(matvec, H.n, steps, v0=rng.standard_normal(H.n), rng=rng)
+            theta, S = _tridiag_eigh(alpha, beta)
+            nodes[r, :len(theta)], weights[r, :len(theta)] = theta, S[0] ** 2
+    finally:
+        bar.close()
     lo, hi = nodes.min(), nodes.max()
     width = max(hi - lo, 1e-12 * max(abs(hi), 1.0))
     sigma = 0.01 * width if sigma is None else float(sigma)

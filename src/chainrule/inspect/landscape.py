@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor, from_array
+from chainrule.optimize._progress import progress_bar
 
 
 @dataclass
@@ -110,13 +111,14 @@ def _grid(span, steps):
 
 
 def loss_landscape(model, loss_fn, data, dim=1, steps=25, span=1.0, directions=None,
-                   normalize="filter", seed=0):
+                   normalize="filter", seed=0, progress=None):
     """L(theta + a d1) on a line (dim=1) or L(theta + a d1 + b d2) on a plane (dim=2).
 
     ``loss_fn(model(X), y)`` is evaluated on ``data`` ((X, y) or a list of batches) at
     ``steps`` points per axis over ``span`` (a half-width, or a (lo, hi) pair). Directions are
     filter-normalised random ones unless given (a list of per-parameter arrays, one per
-    axis). The parameters are restored afterwards.
+    axis). The parameters are restored afterwards. progress: a tqdm bar of the grid points
+    (None: only on a terminal, True: always, False: never).
     """
     if dim not in (1, 2):
         raise ValueError(f"loss_landscape: dim must be 1 or 2; got {dim!r}")
@@ -133,20 +135,24 @@ def loss_landscape(model, loss_fn, data, dim=1, steps=25, span=1.0, directions=N
     batches = _batches(data)
     alphas = _grid(span, steps)
     shifted = _Shifted(params)
+    bar = progress_bar(len(alphas) ** dim, "loss_landscape", progress, unit="point")
     try:
         if dim == 1:
             losses = np.empty(len(alphas))
             for i, a in enumerate(alphas):
                 shifted.set((a,), directions)
                 losses[i] = _evaluate(model, loss_fn, batches)
+                bar.update(1)
             return Landscape(alphas, losses, None, directions)
         losses = np.empty((len(alphas), len(alphas)))
         for i, a in enumerate(alphas):
             for j, b in enumerate(alphas):
                 shifted.set((a, b), directions)
                 losses[i, j] = _evaluate(model, loss_fn, batches)
+                bar.update(1)
         return Landscape(alphas, losses, alphas.copy(), directions)
     finally:
+        bar.close()
         shifted.restore()
 
 

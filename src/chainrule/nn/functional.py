@@ -186,7 +186,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     axes = (0,) + tuple(range(2, input.ndim))
     bshape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if training:
-        n = input.size // input.shape[1]
+        n = input.numel() // input.shape[1]
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training; got input of shape {input.shape}")

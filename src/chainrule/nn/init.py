@@ -147,7 +147,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     if tensor.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.size // rows
+    cols = tensor.numel() // rows
     flat = _rng(generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

@@ -217,7 +217,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if reduction == "none":
             return -prod.sum(axis)
         total = -prod.sum()
-        return total if reduction == "sum" else total / (input.size // C if C else 0)
+        return total if reduction == "sum" else total / (input.numel() // C if C else 0)
     labels = _labels("cross_entropy", target, input, axis)
     fused = input.ndim == 2 and weight is None and label_smoothing == 0 and \
         reduction != "none" and labels.size

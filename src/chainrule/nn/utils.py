@@ -60,12 +60,12 @@ def vector_to_parameters(vec, parameters):
         raise TypeError(f"vector_to_parameters: expected vec to be a Tensor; got "
                         f"{type(vec).__name__}")
     params = _tensors(parameters)
-    total = sum(p.size for p in params)
+    total = sum(p.numel() for p in params)
     if data.ndim != 1 or data.size != total:
         raise ValueError(f"vector_to_parameters: vec must be 1-D with {total} elements (the "
                          f"parameters' total); got shape {data.shape}")
     start = 0
     for p in params:
-        np.copyto(p._data, data[start:start + p.size].reshape(p.shape), casting="unsafe")
+        np.copyto(p._data, data[start:start + p.numel()].reshape(p.shape), casting="unsafe")
         bump_version(p)
-        start += p.size
+        start += p.numel()

@@ -239,7 +239,7 @@ def softmax_cross_entropy(x, labels, reduction="mean", ignore_index=-100):
 
 def squared_error(x, y, reduction="mean"):
     """sum (x - y)^2, or its mean: one graph node (x and y floating, of one shape, not empty)."""
-    return SquaredError(x.size if reduction == "mean" else 1)(x, y)
+    return SquaredError(x.numel() if reduction == "mean" else 1)(x, y)
 
 
 def linear(x, W, b=None):

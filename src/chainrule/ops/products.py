@@ -1,4 +1,4 @@
-"""Products and matrix helpers under torch's names: prod, cumprod, norm, dist, mm, bmm, mv, dot,
+"""Products and matrix helpers under torch's names: prod, cumprod, dist, mm, bmm, mv, dot,
 addmm, addmv, baddbmm, addcmul, addcdiv, tril, triu, diag, diag_embed.
 
 prod and cumprod are primitives (their vjp divides the product by x, so an exact zero in x
@@ -72,35 +72,10 @@ def cumprod(input, dim, *, dtype=None):
     return CumProd(normalize_axes("cumprod", dim, x.ndim)[0])(x)
 
 
-@op(methods=("norm",))
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    """Vector p-norm (sum |x|^p)^(1/p) over `dim` (all elements by default; 'fro' is p=2,
-    inf the largest |x|, -inf the smallest, 0 the count of non-zeros), as torch.norm."""
-    x = to_tensor(input)
-    if dtype is not None:
-        x = x.astype(dtype)
-    if p == "fro" or p == 2:
-        return (x * x).sum(dim, keepdim).sqrt()
-    if p == "nuc":
-        raise ValueError("norm: p='nuc' is a matrix norm; use cr.linalg.matrix_norm")
-    if not isinstance(p, (int, float)):
-        raise ValueError(f"norm: p must be a number, 'fro' or inf; got {p!r}")
-    a = x.abs()
-    if p == float("inf"):
-        return a.amax(dim, keepdim)
-    if p == float("-inf"):
-        return a.amin(dim, keepdim)
-    if p == 0:
-        return (x != 0).astype(x.dtype).sum(dim, keepdim)
-    if p == 1:
-        return a.sum(dim, keepdim)
-    return (a ** p).sum(dim, keepdim) ** (1.0 / p)
-
-
 @op(methods=("dist",))
 def dist(input, other, p=2):
-    """p-norm of input - other."""
-    return norm(to_tensor(input) - other, p)
+    """p-norm of input - other (torch.norm, ops/linalg_norms.py)."""
+    return (to_tensor(input) - other).norm(p)
 
 
 def _need(op, x, ndim, what):

@@ -146,7 +146,8 @@ class Split(Function):
         pieces = []
         for g, n in zip(gs, self.sizes):
             if g is None:
-                shape = self.shape[:self.axis] + (n,) + self.shape[self.axis + 1:]
+                axis = self.axis % len(self.shape)  # (a negative axis, as dim=-1)
+                shape = self.shape[:axis] + (n,) + self.shape[axis + 1:]
                 g = from_array(np.zeros(shape, dtype=self.inputs[0].dtype))
             pieces.append(g)
         return Concatenate(self.axis)(*pieces)

@@ -1,7 +1,8 @@
 """Deterministic minimizers with scipy.optimize's interface; derivatives come from autodiff.
 
-minimize (gd, momentum, nesterov, newton, newton-cg, bfgs, lbfgs, cg), least_squares (lm,
-gauss-newton), minimize_module / least_squares_module (over a cr.nn.Module's parameters),
+minimize (gd, momentum, nesterov, newton, newton-cg, bfgs, lbfgs, cg; bounds for lbfgs),
+least_squares (lm, gauss-newton, trf with bounds), minimize_module / least_squares_module (over
+a cr.nn.Module's parameters),
 taylor (the local polynomial model behind Newton's method), line_search (strong Wolfe),
 OptimizeResult, and `problems` (standard test functions).
 """

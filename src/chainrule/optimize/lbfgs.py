@@ -31,23 +31,35 @@ def two_loop(g, pairs):
     return q
 
 
-def minimize_lbfgs(objective, x0, progress, m=10, gtol=1e-5, ftol=2.220446049250313e-09,
-                   maxiter=15000, norm=np.inf, c1=1e-4, c2=0.9):
-    """L-BFGS with history size m and a strong-Wolfe line search."""
-    if not (isinstance(m, (int, np.integer)) and m >= 1):
-        raise ValueError(f"minimize: lbfgs history size m must be a positive integer; got {m!r}")
+def check_lbfgs_options(maxcor, maxls, maxfun):
+    """scipy's L-BFGS-B options: history size maxcor, line-search trials maxls, maxfun."""
+    for name, value in (("maxcor", maxcor), ("maxls", maxls), ("maxfun", maxfun)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"minimize: lbfgs option {name} must be a positive integer; got "
+                             f"{value!r}")
+
+
+def minimize_lbfgs(objective, x0, progress, maxcor=10, gtol=1e-5, ftol=2.220446049250313e-09,
+                   maxiter=15000, maxls=20, maxfun=15000, norm=np.inf, c1=1e-4, c2=0.9):
+    """L-BFGS with history size maxcor (scipy's name; `m` is accepted too) and a strong-Wolfe
+    line search of at most maxls trials; at most maxfun evaluations of f."""
+    check_lbfgs_options(maxcor, maxls, maxfun)
     x = x0.copy()
     f, g = objective.value_and_grad(x)
-    pairs = deque(maxlen=int(m))
+    pairs = deque(maxlen=int(maxcor))
     status, message = MAXITER, None
     for _ in range(maxiter):
         if np.linalg.norm(g, ord=norm) <= gtol:
             status = SUCCESS
             break
+        if objective.nfev >= maxfun:
+            message = ("Maximum number of function evaluations has been exceeded "
+                       f"(maxfun={maxfun}).")
+            break
         p = -two_loop(g, list(pairs))
         # without curvature information yet, the first step is scaled to length 1
         alpha0 = 1.0 if pairs else min(1.0, 1.0 / np.linalg.norm(g))
-        found = line_search(objective, x, p, f, g, alpha0, c1, c2)
+        found = line_search(objective, x, p, f, g, alpha0, c1, c2, maxiter=maxls)
         if found is None:
             status = LINESEARCH
             break

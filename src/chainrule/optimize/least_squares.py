@@ -6,8 +6,10 @@ Near x the residuals are linear, r(x + h) ~ r + J h, so the cost is modelled by 
     lm:            (J^T J + mu D) h = -J^T r with D = diag(J^T J) (Marquardt's scaling). mu
                    moves between Gauss-Newton (mu -> 0) and short gradient steps (mu large),
                    adapted from the gain ratio rho = actual / predicted decrease (Nielsen's rule).
+    trf:           trust-region reflective (trf.py), the method for bounds lb <= x <= ub.
 Stopping follows scipy.optimize.least_squares: ftol (relative decrease of the cost), xtol
-(relative step size) and gtol (cosine between the residual and the Jacobian's columns).
+(relative step size) and gtol (cosine between the residual and the Jacobian's columns; for trf
+the scaled gradient's max-norm, scipy's first-order optimality).
 
     >>> import numpy as np, chainrule as cr
     >>> t = np.linspace(0, 3, 20); y = 2.0 * np.exp(-1.5 * t) + 0.5
@@ -22,11 +24,14 @@ import numpy as np
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
 from chainrule.core.tensor import Tensor, from_array
-from chainrule.optimize.objective import _to_array, as_float_array
+from chainrule.optimize.bounds import least_squares_bounds
+from chainrule.optimize.objective import _to_array, as_float_array, call_with_array
 from chainrule.optimize.result import OptimizeResult
+from chainrule.optimize.trf import trf
 
-METHODS = ("lm", "gauss-newton")
+METHODS = ("lm", "gauss-newton", "trf")
 _MESSAGES = {
+    -2: "Stopped because `callback` returned True.",
     -1: "Improper input: the step could not be computed (the cost did not decrease along the "
         "Gauss-Newton direction).",
     0: "The maximum number of function evaluations is exceeded (max_nfev={}).",
@@ -38,14 +43,19 @@ _MESSAGES = {
 
 
 class Residuals:
-    """Residual vector r(x) (flattened) and its Jacobian J (m x n), counting evaluations."""
+    """Residual vector r(x) (flattened) and its Jacobian J (m x n), counting evaluations.
+
+    fun gets a float64 Tensor shaped like x0, or an ndarray when jac is supplied (scipy's
+    convention; jac always gets an ndarray). args: a tuple, or one extra argument.
+    """
 
     def __init__(self, fun, x0, args=(), jac=None):
         if not callable(fun):
             raise TypeError(f"least_squares: fun must be callable; got {type(fun).__name__}")
         if jac is not None and not callable(jac):
             raise TypeError(f"least_squares: jac must be None or callable; got {jac!r}")
-        self.fun, self.args, self.jac = fun, tuple(args), jac
+        self.fun, self.jac = fun, jac
+        self.args = args if isinstance(args, tuple) else (args,)  # scipy wraps a non-tuple
         self.shape = x0.shape
         self.n = x0.size
         self.m = None
@@ -55,6 +65,12 @@ class Residuals:
         t = from_array(np.array(x, dtype=np.float64).reshape(self.shape))
         t.requires_grad = requires_grad
         return t
+
+    def _point(self, x):
+        """What fun receives: an ndarray when jac is supplied, else a Tensor (for autodiff)."""
+        if self.jac is not None:
+            return np.array(x, dtype=np.float64).reshape(self.shape)
+        return self._tensor(x)
 
     def _check(self, r):
         if self.m is None:  # the first call is at x0
@@ -74,7 +90,12 @@ class Residuals:
         """r(x) as a flat float64 vector."""
         self.nfev += 1
         with _mode.no_grad():
-            r = _to_array(self.fun(self._tensor(x), *self.args), "least_squares", "fun(x)")
+            if self.jac is not None:
+                out = call_with_array(self.fun, self._point(x), self.args, "least_squares",
+                                      "fun")
+            else:
+                out = self.fun(self._point(x), *self.args)
+            r = _to_array(out, "least_squares", "fun(x)")
         return self._check(r.reshape(-1))
 
     def jacobian(self, x):
@@ -82,7 +103,8 @@ class Residuals:
         self.njev += 1
         if self.jac is not None:
             with _mode.no_grad():
-                J = _to_array(self.jac(self._tensor(x), *self.args), "least_squares", "jac(x)")
+                J = _to_array(call_with_array(self.jac, self._point(x), self.args,
+                                              "least_squares", "jac"), "least_squares", "jac(x)")
             if J.size != self.m * self.n:
                 raise ValueError(f"least_squares: jac(x) has shape {J.shape}; expected "
                                  f"({self.m}, {self.n})")
@@ -137,25 +159,38 @@ def _lm_step(A, g, D, mu):
         return np.linalg.lstsq(A + mu * np.diag(D), -g, rcond=None)[0]
 
 
-def least_squares(fun, x0, jac=None, method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-8,
-                  max_nfev=None, args=(), callback=None):
-    """Minimize 1/2 sum r(x)^2 by Levenberg-Marquardt or Gauss-Newton; J from autodiff.
+def least_squares(fun, x0, jac=None, bounds=None, method=None, ftol=1e-8, xtol=1e-8,
+                  gtol=1e-8, max_nfev=None, args=(), callback=None):
+    """Minimize 1/2 sum r(x)^2 by Levenberg-Marquardt, Gauss-Newton or TRF; J from autodiff.
 
-    fun(x, *args) receives a float64 Tensor shaped like x0 and returns the residuals (any
-    shape; they are flattened). Returns an OptimizeResult with x, cost, fun (residuals, flat),
-    jac (m x n), grad (J^T r), optimality (|grad|_inf), nfev, njev, nit, status, message,
-    success, as scipy.optimize.least_squares. callback(xk) runs after each accepted step.
+    fun(x, *args) receives a float64 Tensor shaped like x0 (an ndarray when jac is supplied)
+    and returns the residuals (any shape; they are flattened). bounds=(lb, ub) (scalars or
+    arrays, or a scipy.optimize.Bounds) keeps lb <= x <= ub and needs method 'trf'; method
+    defaults to 'trf' with bounds, else 'lm'. Returns an OptimizeResult with x, cost, fun
+    (residuals, flat), jac (m x n), grad (J^T r), optimality (|grad|_inf; trf: |v * grad|_inf),
+    nfev, njev, nit, status, message, success (and active_mask for trf), as
+    scipy.optimize.least_squares. callback(xk) runs after each accepted step; True stops.
     """
+    x0 = as_float_array(x0, "x0", "least_squares")
+    if x0.size == 0 or not np.all(np.isfinite(x0)):
+        raise ValueError(f"least_squares: x0 must be a non-empty finite array; got "
+                         f"{x0.ravel()[:6].tolist()}")
+    box = least_squares_bounds(bounds, x0.size)
+    if method is None:
+        method = "lm" if box is None else "trf"
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"least_squares: unknown method {method!r}; choose one of "
                          f"{', '.join(METHODS)}")
     for name, tol in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)):
         if not tol >= 0:
             raise ValueError(f"least_squares: {name} must be non-negative; got {tol}")
-    x0 = as_float_array(x0, "x0", "least_squares")
-    if x0.size == 0 or not np.all(np.isfinite(x0)):
-        raise ValueError(f"least_squares: x0 must be a non-empty finite array; got "
-                         f"{x0.ravel()[:6].tolist()}")
+    method = method.lower()
+    if box is not None and method != "trf":
+        raise ValueError(f"least_squares: method {method!r} does not handle bounds; use "
+                         "method='trf'")
+    if method == "trf":
+        return _least_squares_trf(fun, x0, jac, box, ftol, xtol, gtol, max_nfev, args,
+                                  callback)
     res = Residuals(fun, x0, args, jac)
     max_nfev = 100 * x0.size if max_nfev is None else int(max_nfev)
     x = x0.ravel().copy()
@@ -163,7 +198,7 @@ def least_squares(fun, x0, jac=None, method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-
     J = res.jacobian(x)
     cost = 0.5 * float(r @ r)
     g = J.T @ r
-    lm = method.lower() == "lm"
+    lm = method == "lm"
     D = np.diag(J.T @ J).copy()
     mu, nu = 1e-3, 2.0
     status, nit = 0, 0
@@ -211,6 +246,7 @@ def least_squares(fun, x0, jac=None, method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-
         J = res.jacobian(x)
         g = J.T @ r
         if callback is not None and callback(x.reshape(x0.shape).copy()):
+            status = -2
             break
         if small_f or small_x:
             status = 4 if small_f and small_x else (2 if small_f else 3)
@@ -219,3 +255,30 @@ def least_squares(fun, x0, jac=None, method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-
     return OptimizeResult(x=x.reshape(x0.shape), cost=cost, fun=r, jac=J, grad=g,
                           optimality=float(np.abs(g).max()), nfev=res.nfev, njev=res.njev,
                           nit=nit, status=status, message=message, success=status > 0)
+
+
+def _least_squares_trf(fun, x0, jac, box, ftol, xtol, gtol, max_nfev, args, callback):
+    n = x0.size
+    lb, ub = box if box is not None else (np.full(n, -np.inf), np.full(n, np.inf))
+    if np.any(lb >= ub):
+        i = int(np.flatnonzero(lb >= ub)[0])
+        raise ValueError(f"least_squares: each lower bound must be strictly less than its "
+                         f"upper bound; got lb[{i}] = {lb[i]}, ub[{i}] = {ub[i]}")
+    flat = x0.ravel()
+    outside = np.flatnonzero((flat < lb) | (flat > ub))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(f"least_squares: x0 is infeasible: x0[{i}] = {flat[i]} is outside "
+                         f"[{lb[i]}, {ub[i]}]")
+    res = Residuals(fun, x0, args, jac)
+    max_nfev = 100 * n if max_nfev is None else int(max_nfev)
+    step = None if callback is None else (lambda x: callback(x.reshape(x0.shape)))
+    x, r, J, g, cost, optimality, nit, status = trf(res, flat, lb, ub, ftol, xtol, gtol,
+                                                    max_nfev, step)
+    # which bounds hold at x (to rounding): -1 lower, +1 upper, 0 free
+    near = 1e-10 * np.maximum(1.0, np.abs(x))
+    active = np.where(x - lb <= near, -1, np.where(ub - x <= near, 1, 0))
+    return OptimizeResult(x=x.reshape(x0.shape), cost=cost, fun=r, jac=J, grad=g,
+                          optimality=optimality, active_mask=active, nfev=res.nfev,
+                          njev=res.njev, nit=nit, status=status,
+                          message=_MESSAGES[status].format(max_nfev), success=status > 0)

@@ -74,7 +74,7 @@ class ParameterVector:
         return out
 
 
-def minimize_module(model, closure, method="bfgs", **kwargs):
+def minimize_module(model, closure, method=None, **kwargs):
     """Minimize closure() (a scalar loss of the model) over the model's parameters.
 
     model: a cr.nn.Module or an iterable of tensors that require grad. The keyword arguments

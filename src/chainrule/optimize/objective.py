@@ -2,7 +2,9 @@
 
 Derivatives come from chainrule's autodiff unless the caller supplies them (scipy's ``jac``,
 ``hess``, ``hessp``). Minimizers work on flat float64 vectors; ``fun`` receives a float64 Tensor
-shaped like ``x0``. Every evaluation is counted (``nfev``, ``njev``, ``nhev``).
+shaped like ``x0`` (so autodiff can differentiate it), or, when the caller supplies the gradient
+(jac=True or a callable), a float64 ndarray, as scipy calls it. Supplied derivatives are always
+called with ndarrays. Every evaluation is counted (``nfev``, ``njev``, ``nhev``).
 """
 
 import numpy as np
@@ -24,6 +26,18 @@ def as_float_array(x, name, op):
     return np.array(arr, dtype=np.float64)
 
 
+def call_with_array(fn, x, args, op, name):
+    """fn(x, *args) for an ndarray x; an AttributeError / TypeError (typically a Tensor method
+    such as x.exp() on the array) gets a hint that supplied derivatives mean NumPy arrays."""
+    try:
+        return fn(x, *args)
+    except (AttributeError, TypeError) as e:
+        cls = AttributeError if isinstance(e, AttributeError) else TypeError
+        raise cls(f"{op}: {name} raised {type(e).__name__}: {e}; {name} is called with a "
+                  "NumPy array, as scipy calls it (fun too, once jac is supplied); write it "
+                  "with NumPy, or leave jac=None so fun gets a Tensor and autodiff") from e
+
+
 def _to_array(value, op, what):
     if isinstance(value, Tensor):
         return np.asarray(value._data, dtype=np.float64)
@@ -39,6 +53,8 @@ class Objective:
 
     jac: None (autodiff), True (fun returns (f, gradient)) or a callable jac(x, *args).
     hess / hessp: None (autodiff) or callables hess(x, *args), hessp(x, p, *args).
+    Supplied derivatives get ndarrays shaped like x0; so does fun when jac is supplied (it is
+    then never differentiated), else fun gets a Tensor. args: a tuple, or one extra argument.
     """
 
     def __init__(self, fun, x0, args=(), jac=None, hess=None, hessp=None, op="minimize",
@@ -57,8 +73,9 @@ class Objective:
                                 f"{type(value).__name__}")
         if not (jac is None or jac is True or callable(jac)):
             raise TypeError(f"{op}: jac must be None, True or callable; got {jac!r}")
-        self.fun, self.args, self.jac, self.hess_fn, self.hessp_fn = fun, tuple(args), jac, \
-            hess, hessp
+        self.fun, self.jac, self.hess_fn, self.hessp_fn = fun, jac, hess, hessp
+        self.args = args if isinstance(args, tuple) else (args,)  # scipy wraps a non-tuple
+        self._numpy_fun = jac is not None  # scipy's convention once the gradient is supplied
         self.op = op
         self.shape = np.shape(x0)
         self.n = int(np.prod(self.shape, dtype=np.int64))
@@ -74,6 +91,13 @@ class Objective:
     def unflatten(self, x):
         """A copy of flat x in the shape of x0."""
         return np.array(x, dtype=np.float64).reshape(self.shape)
+
+    _array = unflatten  # what supplied derivatives (and fun, once jac is given) receive
+
+    def _call_fun(self, x):
+        if self._numpy_fun:
+            return call_with_array(self.fun, self._array(x), self.args, self.op, "fun")
+        return self.fun(self._tensor(x), *self.args)
 
     def _tensor(self, x, requires_grad=False):
         t = from_array(np.array(x, dtype=np.float64).reshape(self.shape))
@@ -116,7 +140,7 @@ class Objective:
         """f(x) as a float."""
         self.nfev += 1
         with _mode.no_grad():
-            out = self.fun(self._tensor(x), *self.args)
+            out = self._call_fun(x)
         if self.jac is True:
             out = self._pair(out)[0]
         f = self._scalar(out)
@@ -142,12 +166,12 @@ class Objective:
         self.njev += 1
         if self.jac is True:
             with _mode.no_grad():
-                f, g = self._pair(self.fun(self._tensor(x), *self.args))
+                f, g = self._pair(self._call_fun(x))
             return self._scalar(f), self._flat_grad(g, "the gradient returned by fun")
         if callable(self.jac):
             with _mode.no_grad():
-                f = self._scalar(self.fun(self._tensor(x), *self.args))
-                g = self.jac(self._tensor(x), *self.args)
+                f = self._scalar(self._call_fun(x))
+                g = call_with_array(self.jac, self._array(x), self.args, self.op, "jac")
             return f, self._flat_grad(g, "jac(x)")
         with _mode.enable_grad():
             out, g = self._autodiff(np.array(x, dtype=np.float64).reshape(self.shape))
@@ -179,7 +203,8 @@ class Objective:
         self.nhev += 1
         if self.hess_fn is not None:
             with _mode.no_grad():
-                H = _to_array(self.hess_fn(self._tensor(x), *self.args), self.op, "hess(x)")
+                H = _to_array(call_with_array(self.hess_fn, self._array(x), self.args, self.op,
+                                              "hess"), self.op, "hess(x)")
             if H.size != self.n * self.n:
                 raise ValueError(f"{self.op}: hess(x) has shape {H.shape} but x0 has shape "
                                  f"{self.shape}; expected ({self.n}, {self.n})")
@@ -210,7 +235,8 @@ class Objective:
             def apply(v):
                 self.nhev += 1
                 with _mode.no_grad():
-                    hv = self.hessp_fn(self._tensor(x), np.reshape(v, self.shape), *self.args)
+                    hv = call_with_array(self.hessp_fn, self._array(x),
+                                         (self._array(v), *self.args), self.op, "hessp")
                 return self._flat_grad(hv, "hessp(x, p)")
             return apply
         if self.hess_fn is not None:

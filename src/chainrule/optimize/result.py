@@ -67,8 +67,9 @@ def _callback_style(callback):
 class Progress:
     """Counts iterations, records the path and runs the callback; builds the result."""
 
-    def __init__(self, objective, x0, callback=None, record_path=False):
+    def __init__(self, objective, x0, callback=None, record_path=False, bar=None):
         self.objective = objective
+        self.bar = bar  # a progress bar (minimize's disp), advanced once per iteration
         self.nit = 0
         self.callback = callback
         self._rich = callback is not None and _callback_style(callback)
@@ -77,6 +78,9 @@ class Progress:
     def step(self, x, f):
         """Record iterate x (flat) with value f; return True when the callback asks to stop."""
         self.nit += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"f {float(f):.6g}", refresh=False)
         if self.path is not None:
             self.path.append(self.objective.unflatten(x))
         if self.callback is None:

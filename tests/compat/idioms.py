@@ -82,6 +82,13 @@ def shape_and_size(torch):
 
 
 @idiom
+def shape_is_a_size(torch):
+    x = _x(torch)
+    return (type(x.shape).__name__, x.shape == torch.Size([3, 4]), x.shape.numel(),
+            x.shape[1:], x.size() == x.shape, list(x.shape))
+
+
+@idiom
 def view_reshape(torch):
     x = torch.arange(12)
     return x.view(3, 4), x.view(-1, 6), x.reshape(2, 2, 3), x.reshape(-1), x.view(3, 4).view_as(

@@ -22,7 +22,8 @@ def problem():
 
 def _data():
     rng = np.random.default_rng(0)
-    return cr.tensor(rng.standard_normal((16, 3))), cr.tensor(rng.standard_normal((16, 1)))
+    return (cr.tensor(rng.standard_normal((16, 3)), dtype=cr.float32),  # (the models are float32)
+            cr.tensor(rng.standard_normal((16, 1)), dtype=cr.float32))
 
 
 def _runs(problem, progress):

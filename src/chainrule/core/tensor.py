@@ -28,6 +28,8 @@ class Size(tuple):
     def __repr__(self):
         return f"Size({list(self)})"
 
+    __str__ = tuple.__repr__  # in messages and print: (3, 2), as every shape in chainrule
+
 
 class _SizeMethod(int):
     """Tensor.size: an int (the element count, as NumPy's .size) that can be called as torch's
@@ -75,7 +77,7 @@ class Tensor:
         self._data = as_array(value, None)
         bump_version(self)
 
-    shape = property(lambda self: self._data.shape, doc="Tuple of dimensions.")
+    shape = property(lambda self: Size(self._data.shape), doc="Dimensions, a Size (a tuple).")
     ndim = property(lambda self: self._data.ndim, doc="Number of dimensions.")
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="True when no op created this.")

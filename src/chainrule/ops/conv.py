@@ -1,0 +1,449 @@
+"""Convolution as one matrix multiply: conv1d/2d, conv_transpose1d/2d, unfold/fold (im2col and
+col2im), with PyTorch's arguments, weight layouts and output sizes.
+
+im2col is a strided view of the padded input, x_pad[n, c, h s + i d, w s + j d] with shape
+(N, C, Ho, Wo, kh, kw) (no copy), contracted with the weight by one tensordot (one GEMM);
+col2im adds the columns back with one strided add per kernel offset (kh kw adds, never a loop
+over pixels or the batch). The three primitives are each other's derivatives, so every order
+of derivative is a convolution again:
+
+    Conv2d(x, W)          y = x * W                       (cross-correlation)
+    ConvTranspose2d(g, W) gx = g *^T W                    (its adjoint in x)
+    Conv2dWeight(x, g)    gW = sum_n g * x                (its adjoint in W)
+
+1-D ops are the 2-D ones on a height-1 image.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from chainrule.core.function import Function
+from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.registry import op
+
+_tensordot = np.tensordot
+
+
+def _windows(xp, k, s, d, out, writeable=False):
+    """The (N, C, Ho, Wo, kh, kw) view xp[n, c, h s0 + i d0, w s1 + j d1] of a padded input."""
+    sn, sc, sh, sw = xp.strides
+    return as_strided(xp, xp.shape[:2] + tuple(out) + tuple(k),
+                      (sn, sc, sh * s[0], sw * s[1], sh * d[0], sw * d[1]), writeable=writeable)
+
+
+def _padded(x, pads, value=0):
+    """x (N, C, H, W) with pads ((top, bottom), (left, right)) of value around its image axes."""
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
+    xp[:, :, pt:pt + h, pl:pl + w] = x
+    return xp
+
+
+def _out_size(size, pads, k, s, d):
+    return tuple((size[a] + pads[a][0] + pads[a][1] - d[a] * (k[a] - 1) - 1) // s[a] + 1
+                 for a in range(2))
+
+
+def _conv(x, W, s, pads, d, groups, out=None):
+    """Cross-correlation of x (N, C, H, W) with W (O, C/groups, kh, kw): (N, Ho, Wo, O)."""
+    k = W.shape[2:]
+    xp = _padded(x, pads)
+    out = out or _out_size(x.shape[2:], pads, k, s, d)
+    cols = _windows(xp, k, s, d, out)
+    if groups == 1:
+        return _tensordot(cols, W, ((1, 4, 5), (1, 2, 3)))  # one GEMM (N Ho Wo, K) @ (K, O)
+    o, cg = W.shape[0] // groups, W.shape[1]
+    y = np.empty(cols.shape[:1] + tuple(out) + W.shape[:1], dtype=np.result_type(x, W))
+    for gi in range(groups):
+        y[..., gi * o:(gi + 1) * o] = _tensordot(cols[:, gi * cg:(gi + 1) * cg],
+                                                 W[gi * o:(gi + 1) * o], ((1, 4, 5), (1, 2, 3)))
+    return y
+
+
+def _col2im(cols, shape, pads, k, s, d, out):
+    """Sum columns cols (C, kh, kw, N, Ho, Wo) back into an image (N, C, H, W): the adjoint of
+    im2col, one strided add per kernel offset."""
+    (pt, pb), (pl, pr) = pads
+    n, c, h, w = shape
+    buf = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    win = _windows(buf, k, s, d, out, writeable=True).transpose(1, 4, 5, 0, 2, 3)
+    for i in range(k[0]):
+        for j in range(k[1]):
+            win[:, i, j] += cols[:, i, j]  # positions of one offset are distinct: no overlap
+    return buf[:, :, pt:pt + h, pl:pl + w]
+
+
+def _conv_t(g, W, s, pads, d, groups, size):
+    """The adjoint of _conv in x: g (N, Ci, Ho, Wo), W (Ci, Co/groups, kh, kw) -> (N, Co, *size)."""
+    ci, cog = W.shape[0] // groups, W.shape[1]
+    k, out = W.shape[2:], g.shape[2:]
+    shape = (g.shape[0], cog * groups) + tuple(size)
+    if groups == 1:
+        cols = _tensordot(W, g, ((0,), (1,)))  # (Co, kh, kw, N, Ho, Wo): one GEMM
+    else:
+        cols = np.concatenate([_tensordot(W[gi * ci:(gi + 1) * ci], g[:, gi * ci:(gi + 1) * ci],
+                                          ((0,), (1,))) for gi in range(groups)])
+    return _col2im(cols, shape, pads, k, s, d, out)
+
+
+def _conv_w(x, g, s, pads, d, groups, k):
+    """The adjoint of _conv in W: sum over n, h, w of g[n, o, h, w] x_pad[n, c, h s + i d, ...]."""
+    cols = _windows(_padded(x, pads), k, s, d, g.shape[2:])
+    if groups == 1:
+        return _tensordot(g, cols, ((0, 2, 3), (0, 2, 3)))  # (O, C, kh, kw): one GEMM
+    o, cg = g.shape[1] // groups, x.shape[1] // groups
+    return np.concatenate([_tensordot(g[:, gi * o:(gi + 1) * o], cols[:, gi * cg:(gi + 1) * cg],
+                                      ((0, 2, 3), (0, 2, 3))) for gi in range(groups)])
+
+
+class Conv2d(Function):
+    """y[n,o,h,w] = b_o + sum_{c,i,j} W[o,c,i,j] x_pad[n, c, h s + i d, w s + j d];
+    vjp: gx = conv_transpose2d(g, W), gW = sum_n g * x (Conv2dWeight), gb = sum_{n,h,w} g"""
+
+    __slots__ = ("stride", "pads", "dilation", "groups", "out")
+
+    def __init__(self, stride, pads, dilation, groups, out=None):
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+        self.out = out
+
+    def forward(self, x, W, b=None):
+        y = _conv(x, W, self.stride, self.pads, self.dilation, self.groups, self.out)
+        if b is not None:
+            y += b
+        return y.transpose(0, 3, 1, 2)  # NCHW axes over channels-last memory: no copy
+
+    def vjp(self, g):
+        x, W = self.inputs[0], self.inputs[1]
+        p = (self.stride, self.pads, self.dilation, self.groups)
+        gx = ConvTranspose2d(*p, x.shape[2:])(g, W) if x.requires_grad else None
+        gW = Conv2dWeight(*p, W.shape[2:])(x, g) if W.requires_grad else None
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, (g.sum((0, 2, 3)) if self.inputs[2].requires_grad else None)
+
+
+class ConvTranspose2d(Function):
+    """y = conv2d's adjoint in its input: y[n, c, h s + i d - p, w s + j d - p] += x[n,o,h,w]
+    W[o,c,i,j], plus b_c;  vjp: gx = conv2d(g, W), gW = Conv2dWeight(g, x), gb = sum g"""
+
+    __slots__ = ("stride", "pads", "dilation", "groups", "size")
+
+    def __init__(self, stride, pads, dilation, groups, size):
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+        self.size = tuple(size)
+
+    def forward(self, x, W, b=None):
+        y = _conv_t(x, W, self.stride, self.pads, self.dilation, self.groups, self.size)
+        if b is not None:
+            y += b.reshape(-1, 1, 1)
+        return y
+
+    def vjp(self, g):
+        x, W = self.inputs[0], self.inputs[1]
+        p = (self.stride, self.pads, self.dilation, self.groups)
+        gx = Conv2d(*p, x.shape[2:])(g, W) if x.requires_grad else None
+        gW = Conv2dWeight(*p, W.shape[2:])(g, x) if W.requires_grad else None
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, (g.sum((0, 2, 3)) if self.inputs[2].requires_grad else None)
+
+
+class Conv2dWeight(Function):
+    """gW[o,c,i,j] = sum_{n,h,w} g[n,o,h,w] x_pad[n, c, h s + i d, w s + j d] (conv2d's weight
+    gradient, bilinear in x and g);  vjp: gx = conv_transpose2d(g, gg), gg_g = conv2d(x, gg)"""
+
+    __slots__ = ("stride", "pads", "dilation", "groups", "k")
+
+    def __init__(self, stride, pads, dilation, groups, k):
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+        self.k = tuple(k)
+
+    def forward(self, x, g):
+        return _conv_w(x, g, self.stride, self.pads, self.dilation, self.groups, self.k)
+
+    def vjp(self, gg):
+        x, g = self.inputs
+        p = (self.stride, self.pads, self.dilation, self.groups)
+        gx = ConvTranspose2d(*p, x.shape[2:])(g, gg) if x.requires_grad else None
+        ggrad = Conv2d(*p, g.shape[2:])(x, gg) if g.requires_grad else None
+        return gx, ggrad
+
+
+class Unfold(Function):
+    """im2col: y[n, (c, i, j), (h, w)] = x_pad[n, c, h s + i d, w s + j d];  vjp: fold(g)"""
+
+    __slots__ = ("k", "stride", "pads", "dilation")
+    reads_values = False
+
+    def __init__(self, k, stride, pads, dilation):
+        self.k, self.stride, self.pads, self.dilation = k, stride, pads, dilation
+
+    def forward(self, x):
+        out = _out_size(x.shape[2:], self.pads, self.k, self.stride, self.dilation)
+        cols = _windows(_padded(x, self.pads), self.k, self.stride, self.dilation, out)
+        n, c = x.shape[:2]
+        return cols.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * self.k[0] * self.k[1], -1)
+
+    def vjp(self, g):
+        return Fold(self.inputs[0].shape[2:], self.k, self.stride, self.pads, self.dilation)(g)
+
+
+class Fold(Function):
+    """col2im: y[n, c, h s + i d - p, w s + j d - p] += x[n, (c, i, j), (h, w)];  vjp: unfold(g)"""
+
+    __slots__ = ("size", "k", "stride", "pads", "dilation")
+    reads_values = False
+
+    def __init__(self, size, k, stride, pads, dilation):
+        self.size, self.k, self.stride, self.pads, self.dilation = \
+            tuple(size), k, stride, pads, dilation
+
+    def forward(self, x):
+        out = _out_size(self.size, self.pads, self.k, self.stride, self.dilation)
+        n, c = x.shape[0], x.shape[1] // (self.k[0] * self.k[1])
+        cols = x.reshape(n, c, self.k[0], self.k[1], out[0], out[1]).transpose(1, 2, 3, 0, 4, 5)
+        return _col2im(cols, (n, c) + self.size, self.pads, self.k, self.stride, self.dilation,
+                       out)
+
+    def vjp(self, g):
+        return Unfold(self.k, self.stride, self.pads, self.dilation)(g)
+
+
+# ---- argument handling: torch's spellings, checked once with the op's name -----------------
+
+
+def _ints(op, name, v, n, low=1):
+    """v (an int, or a sequence of n ints) as a tuple of n ints >= low."""
+    def is_int(a):
+        return isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+
+    t = None
+    if is_int(v):
+        t = (int(v),) * n
+    elif isinstance(v, (tuple, list)) and len(v) == n and all(is_int(a) for a in v):
+        t = tuple(int(a) for a in v)
+    if t is None or min(t) < low:
+        raise ValueError(f"{op}: {name} must be an int >= {low} or a tuple of {n} such ints; "
+                         f"got {v!r}")
+    return t
+
+
+def _as_float_tensor(op, x, what):
+    x = to_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {what} must be a floating tensor; got dtype {x.dtype}")
+    return x
+
+
+def batched(op, x, nd, extra=""):
+    """x with a batch axis (torch accepts an unbatched (C, *spatial) input) and whether it was
+    added; raises naming the op on a wrong number of dimensions."""
+    if x.ndim == nd + 2:
+        return x, False
+    if x.ndim == nd + 1:
+        return x.unsqueeze(0), True
+    spatial = ("L",) if nd == 1 else ("H", "W")
+    raise ValueError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input "
+                     f"(N, C, {', '.join(spatial)}){extra}; got shape {tuple(x.shape)}")
+
+
+def to_2d(x, nd):
+    """An (N, C, L) tensor as (N, C, 1, L); a 2-D one unchanged."""
+    return x.unsqueeze(2) if nd == 1 else x
+
+
+def from_2d(y, nd, unbatched):
+    y = y.squeeze(2) if nd == 1 else y
+    return y.squeeze(0) if unbatched else y
+
+
+def _conv_padding(op, padding, nd, k, dilation, stride):
+    """((top, bottom), (left, right)) from torch's padding (int, tuple, 'same', 'valid')."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions; got stride {stride}")
+            # torch puts the odd extra row or column at the end
+            total = [d * (kk - 1) for d, kk in zip(dilation, k)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(f"{op}: padding must be an int, a tuple of {nd} ints, 'same' or "
+                         f"'valid'; got {padding!r}")
+    p = _ints(op, "padding", padding, nd, low=0)
+    return tuple((a, a) for a in p)
+
+
+def _check_conv(op, x, W, b, groups, transposed):
+    nd = W.ndim - 2
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int; got {groups!r}")
+    c = x.shape[1]
+    if transposed:
+        if W.shape[0] != c:
+            raise ValueError(f"{op}: expected input with {W.shape[0]} channels (weight of shape "
+                             f"{tuple(W.shape)} is (in_channels, out_channels/groups, "
+                             f"*kernel)); got {c} channels in input of shape {tuple(x.shape)}")
+        if c % groups:
+            raise ValueError(f"{op}: groups={groups} must divide in_channels {c}")
+        out_channels = W.shape[1] * groups
+    else:
+        if W.shape[0] % groups:
+            raise ValueError(f"{op}: groups={groups} must divide out_channels {W.shape[0]} "
+                             f"(weight of shape {tuple(W.shape)})")
+        if c != W.shape[1] * groups:
+            raise ValueError(f"{op}: expected input with {W.shape[1] * groups} channels (weight "
+                             f"of shape {tuple(W.shape)}: {W.shape[1]} per group, "
+                             f"groups={groups}); got {c} channels in input of shape "
+                             f"{tuple(x.shape)}")
+        out_channels = W.shape[0]
+    if b is not None and tuple(b.shape) != (out_channels,):
+        raise ValueError(f"{op}: bias must have shape ({out_channels},); got {tuple(b.shape)}")
+    del nd
+
+
+def _conv_nd(op, nd, input, weight, bias, stride, padding, dilation, groups):
+    x = _as_float_tensor(op, input, "input")
+    W = _as_float_tensor(op, weight, "weight")
+    if W.ndim != nd + 2:
+        raise ValueError(f"{op}: weight must be {nd + 2}-D (out_channels, in_channels/groups, "
+                         f"*kernel); got shape {tuple(W.shape)}")
+    x, unbatched = batched(op, x, nd)
+    b = None if bias is None else _as_float_tensor(op, bias, "bias")
+    _check_conv(op, x, W, b, groups, False)
+    k = tuple(W.shape[2:])
+    s = _ints(op, "stride", stride, nd)
+    d = _ints(op, "dilation", dilation, nd)
+    pads = _conv_padding(op, padding, nd, k, d, s)
+    size = tuple(x.shape[2:])
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+    reach = tuple(dd * (kk - 1) + 1 for dd, kk in zip(d, k))
+    if any(p < r for p, r in zip(padded, reach)):
+        raise ValueError(f"{op}: input of shape {tuple(x.shape)} (spatial size {size}, padded "
+                         f"{padded}) is smaller than the kernel {k} (dilated: {reach})")
+    if nd == 1:
+        x, W = x.unsqueeze(2), W.unsqueeze(2)
+        s, d, pads = (1,) + s, (1,) + d, ((0, 0),) + pads
+    args = (x, W) if b is None else (x, W, b)
+    return from_2d(Conv2d(s, pads, d, int(groups))(*args), nd, unbatched)
+
+
+def _conv_t_nd(op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    x = _as_float_tensor(op, input, "input")
+    W = _as_float_tensor(op, weight, "weight")
+    if W.ndim != nd + 2:
+        raise ValueError(f"{op}: weight must be {nd + 2}-D (in_channels, out_channels/groups, "
+                         f"*kernel); got shape {tuple(W.shape)}")
+    x, unbatched = batched(op, x, nd)
+    b = None if bias is None else _as_float_tensor(op, bias, "bias")
+    _check_conv(op, x, W, b, groups, True)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a tuple of {nd} ints; got "
+                         f"{padding!r}")
+    k = tuple(W.shape[2:])
+    s = _ints(op, "stride", stride, nd)
+    d = _ints(op, "dilation", dilation, nd)
+    p = _ints(op, "padding", padding, nd, low=0)
+    op_ = _ints(op, "output_padding", output_padding, nd, low=0)
+    for a in range(nd):
+        if op_[a] >= s[a] and op_[a] >= d[a]:
+            raise ValueError(f"{op}: output_padding must be smaller than either stride or "
+                             f"dilation; got output_padding {op_}, stride {s}, dilation {d}")
+    size = tuple((n - 1) * s[a] - 2 * p[a] + d[a] * (k[a] - 1) + op_[a] + 1
+                 for a, n in enumerate(x.shape[2:]))
+    if any(n < 1 for n in size):
+        raise ValueError(f"{op}: the output size {size} is not positive (input of shape "
+                         f"{tuple(x.shape)}, kernel {k}, stride {s}, padding {p})")
+    pads = tuple((a, a) for a in p)
+    if nd == 1:
+        x, W = x.unsqueeze(2), W.unsqueeze(2)
+        s, d, pads, size = (1,) + s, (1,) + d, ((0, 0),) + pads, (1,) + size
+    args = (x, W) if b is None else (x, W, b)
+    return from_2d(ConvTranspose2d(s, pads, d, int(groups), size)(*args), nd, unbatched)
+
+
+@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation: y[n,o,l] = b_o + sum_{c,i} W[o,c,i] x_pad[n, c, l s + i d]."""
+    return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation: y[n,o,h,w] = b_o + sum_{c,i,j} W[o,c,i,j] x_pad[n,c,hs+id,ws+jd].
+
+    One GEMM over im2col columns (a strided view); weight (out, in/groups, kh, kw).
+
+        >>> import chainrule as cr
+        >>> F = cr.nn.functional
+        >>> F.conv2d(cr.ones(1, 1, 3, 3), cr.ones(1, 1, 2, 2)).tolist()
+        [[[[4.0, 4.0], [4.0, 4.0]]]]
+    """
+    return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """1-D transposed convolution (conv1d's adjoint in its input): y[n, c, l s + i d - p] +=
+    x[n,o,l] W[o,c,i]."""
+    return _conv_t_nd("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                      output_padding, groups, dilation)
+
+
+@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-D transposed convolution (conv2d's adjoint in its input): y[n, c, h s + i d - p,
+    w s + j d - p] += x[n,o,h,w] W[o,c,i,j]; weight (in, out/groups, kh, kw)."""
+    return _conv_t_nd("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                      output_padding, groups, dilation)
+
+
+def _unfold_args(op, kernel_size, dilation, padding, stride):
+    k = _ints(op, "kernel_size", kernel_size, 2)
+    d = _ints(op, "dilation", dilation, 2)
+    p = _ints(op, "padding", padding, 2, low=0)
+    s = _ints(op, "stride", stride, 2)
+    return k, d, tuple((a, a) for a in p), s
+
+
+@op(namespace="nn.functional", classes=(Unfold, Fold))
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: (N, C, H, W) -> (N, C kh kw, L), column l holding the l-th sliding block."""
+    x = _as_float_tensor("unfold", input, "input")
+    x, unbatched = batched("unfold", x, 2)
+    k, d, pads, s = _unfold_args("unfold", kernel_size, dilation, padding, stride)
+    out = _out_size(x.shape[2:], pads, k, s, d)
+    if min(out) < 1:
+        raise ValueError(f"unfold: input of shape {tuple(x.shape)} with padding "
+                         f"{tuple(p[0] for p in pads)} is smaller than the kernel {k} "
+                         f"(dilation {d})")
+    y = Unfold(k, s, pads, d)(x)
+    return y.squeeze(0) if unbatched else y
+
+
+@op(namespace="nn.functional", classes=(Unfold, Fold))
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im: (N, C kh kw, L) -> (N, C, H, W), overlapping blocks summed (unfold's adjoint)."""
+    x = _as_float_tensor("fold", input, "input")
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.ndim != 3:
+        raise ValueError(f"fold: expected a 2-D (unbatched) or 3-D (N, C kh kw, L) input; got "
+                         f"shape {tuple(x.shape)}")
+    size = _ints("fold", "output_size", output_size, 2)
+    k, d, pads, s = _unfold_args("fold", kernel_size, dilation, padding, stride)
+    out = _out_size(size, pads, k, s, d)
+    kk = k[0] * k[1]
+    if x.shape[1] % kk or x.shape[2] != out[0] * out[1] or min(out) < 1:
+        raise ValueError(f"fold: expected input of shape (N, C * {kk}, {out[0] * out[1]}) for "
+                         f"output_size {size}, kernel {k}, dilation {d}, padding "
+                         f"{tuple(p[0] for p in pads)}, stride {s}; got {tuple(x.shape)}")
+    y = Fold(size, k, s, pads, d)(x)
+    return y.squeeze(0) if unbatched else y

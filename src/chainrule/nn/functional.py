@@ -223,6 +223,7 @@ def _blend(running, batch, momentum, scale=1.0):
             running += momentum * batch._data
 
 # ---- convolution, pooling, padding and resampling (registered in chainrule.ops) ------------
+from chainrule.nn.functional_spatial import dropout2d, group_norm  # noqa: E402, F401
 from chainrule.ops.conv import (  # noqa: E402, F401  (re-exported)
     conv1d,
     conv2d,

@@ -2,10 +2,11 @@
 col2im), with PyTorch's arguments, weight layouts and output sizes.
 
 im2col is a strided view of the padded input, x_pad[n, c, h s + i d, w s + j d] with shape
-(N, C, Ho, Wo, kh, kw) (no copy), contracted with the weight by one tensordot (one GEMM);
-col2im adds the columns back with one strided add per kernel offset (kh kw adds, never a loop
-over pixels or the batch). The three primitives are each other's derivatives, so every order
-of derivative is a convolution again:
+(N, C, kh, kw, Ho, Wo), copied once into columns (N, C kh kw, Ho Wo) (torch's unfold layout)
+and multiplied by the weight (O, C kh kw) in one batched matmul, which writes NCHW output
+directly; col2im adds the columns back with one strided add per kernel offset (kh kw adds,
+never a loop over pixels or the batch). The three primitives are each other's derivatives, so
+every order of derivative is a convolution again:
 
     Conv2d(x, W)          y = x * W                       (cross-correlation)
     ConvTranspose2d(g, W) gx = g *^T W                    (its adjoint in x)
@@ -21,14 +22,13 @@ from chainrule.core.function import Function
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.registry import op
 
-_tensordot = np.tensordot
-
 
 def _windows(xp, k, s, d, out, writeable=False):
-    """The (N, C, Ho, Wo, kh, kw) view xp[n, c, h s0 + i d0, w s1 + j d1] of a padded input."""
+    """The (N, C, kh, kw, Ho, Wo) view xp[n, c, h s0 + i d0, w s1 + j d1] of a padded input
+    (the image axes last, so an im2col copy runs along contiguous rows)."""
     sn, sc, sh, sw = xp.strides
-    return as_strided(xp, xp.shape[:2] + tuple(out) + tuple(k),
-                      (sn, sc, sh * s[0], sw * s[1], sh * d[0], sw * d[1]), writeable=writeable)
+    return as_strided(xp, xp.shape[:2] + tuple(k) + tuple(out),
+                      (sn, sc, sh * d[0], sw * d[1], sh * s[0], sw * s[1]), writeable=writeable)
 
 
 def _padded(x, pads, value=0):
@@ -47,56 +47,54 @@ def _out_size(size, pads, k, s, d):
                  for a in range(2))
 
 
+def _im2col(x, k, s, pads, d, out, groups=1):
+    """Columns (N, groups, C/groups kh kw, Ho Wo): torch's unfold, one strided copy."""
+    n, c = x.shape[:2]
+    cols = _windows(_padded(x, pads), k, s, d, out)
+    return cols.reshape(n, groups, c // groups * k[0] * k[1], out[0] * out[1])
+
+
 def _conv(x, W, s, pads, d, groups, out=None):
-    """Cross-correlation of x (N, C, H, W) with W (O, C/groups, kh, kw): (N, Ho, Wo, O)."""
+    """Cross-correlation of x (N, C, H, W) with W (O, C/groups, kh, kw) -> (N, O, Ho, Wo): per
+    sample and group one GEMM (O/g, K) @ (K, Ho Wo), batched by matmul, NCHW out."""
     k = W.shape[2:]
-    xp = _padded(x, pads)
     out = out or _out_size(x.shape[2:], pads, k, s, d)
-    cols = _windows(xp, k, s, d, out)
-    if groups == 1:
-        return _tensordot(cols, W, ((1, 4, 5), (1, 2, 3)))  # one GEMM (N Ho Wo, K) @ (K, O)
-    o, cg = W.shape[0] // groups, W.shape[1]
-    y = np.empty(cols.shape[:1] + tuple(out) + W.shape[:1], dtype=np.result_type(x, W))
-    for gi in range(groups):
-        y[..., gi * o:(gi + 1) * o] = _tensordot(cols[:, gi * cg:(gi + 1) * cg],
-                                                 W[gi * o:(gi + 1) * o], ((1, 4, 5), (1, 2, 3)))
-    return y
+    cols = _im2col(x, k, s, pads, d, out, groups)
+    Wg = W.reshape(groups, W.shape[0] // groups, -1)
+    return np.matmul(Wg, cols).reshape(x.shape[0], W.shape[0], *out)
 
 
 def _col2im(cols, shape, pads, k, s, d, out):
-    """Sum columns cols (C, kh, kw, N, Ho, Wo) back into an image (N, C, H, W): the adjoint of
+    """Sum columns cols (N, C, kh, kw, Ho, Wo) back into an image (N, C, H, W): the adjoint of
     im2col, one strided add per kernel offset."""
     (pt, pb), (pl, pr) = pads
     n, c, h, w = shape
     buf = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
-    win = _windows(buf, k, s, d, out, writeable=True).transpose(1, 4, 5, 0, 2, 3)
+    win = _windows(buf, k, s, d, out, writeable=True)
     for i in range(k[0]):
         for j in range(k[1]):
-            win[:, i, j] += cols[:, i, j]  # positions of one offset are distinct: no overlap
+            win[:, :, i, j] += cols[:, :, i, j]  # positions of one offset are distinct
     return buf[:, :, pt:pt + h, pl:pl + w]
 
 
 def _conv_t(g, W, s, pads, d, groups, size):
     """The adjoint of _conv in x: g (N, Ci, Ho, Wo), W (Ci, Co/groups, kh, kw) -> (N, Co, *size)."""
-    ci, cog = W.shape[0] // groups, W.shape[1]
+    n, ci = g.shape[:2]
     k, out = W.shape[2:], g.shape[2:]
-    shape = (g.shape[0], cog * groups) + tuple(size)
-    if groups == 1:
-        cols = _tensordot(W, g, ((0,), (1,)))  # (Co, kh, kw, N, Ho, Wo): one GEMM
-    else:
-        cols = np.concatenate([_tensordot(W[gi * ci:(gi + 1) * ci], g[:, gi * ci:(gi + 1) * ci],
-                                          ((0,), (1,))) for gi in range(groups)])
-    return _col2im(cols, shape, pads, k, s, d, out)
+    Wt = W.reshape(groups, ci // groups, -1).transpose(0, 2, 1)  # (g, Co/g kh kw, Ci/g)
+    cols = np.matmul(Wt, g.reshape(n, groups, ci // groups, -1))  # per sample and group
+    co = W.shape[1] * groups
+    return _col2im(cols.reshape(n, co, k[0], k[1], *out), (n, co) + tuple(size), pads, k, s, d,
+                   out)
 
 
 def _conv_w(x, g, s, pads, d, groups, k):
     """The adjoint of _conv in W: sum over n, h, w of g[n, o, h, w] x_pad[n, c, h s + i d, ...]."""
-    cols = _windows(_padded(x, pads), k, s, d, g.shape[2:])
-    if groups == 1:
-        return _tensordot(g, cols, ((0, 2, 3), (0, 2, 3)))  # (O, C, kh, kw): one GEMM
-    o, cg = g.shape[1] // groups, x.shape[1] // groups
-    return np.concatenate([_tensordot(g[:, gi * o:(gi + 1) * o], cols[:, gi * cg:(gi + 1) * cg],
-                                      ((0, 2, 3), (0, 2, 3))) for gi in range(groups)])
+    n, o = g.shape[:2]
+    cols = _im2col(x, k, s, pads, d, g.shape[2:], groups)
+    gy = g.reshape(n, groups, o // groups, -1)
+    gW = np.matmul(gy, cols.transpose(0, 1, 3, 2)).sum(0)  # (g, O/g, K): a GEMM per sample
+    return gW.reshape(o, x.shape[1] // groups, *k)
 
 
 class Conv2d(Function):
@@ -112,8 +110,8 @@ class Conv2d(Function):
     def forward(self, x, W, b=None):
         y = _conv(x, W, self.stride, self.pads, self.dilation, self.groups, self.out)
         if b is not None:
-            y += b
-        return y.transpose(0, 3, 1, 2)  # NCHW axes over channels-last memory: no copy
+            y += b.reshape(-1, 1, 1)
+        return y
 
     def vjp(self, g):
         x, W = self.inputs[0], self.inputs[1]
@@ -183,9 +181,7 @@ class Unfold(Function):
 
     def forward(self, x):
         out = _out_size(x.shape[2:], self.pads, self.k, self.stride, self.dilation)
-        cols = _windows(_padded(x, self.pads), self.k, self.stride, self.dilation, out)
-        n, c = x.shape[:2]
-        return cols.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * self.k[0] * self.k[1], -1)
+        return _im2col(x, self.k, self.stride, self.pads, self.dilation, out)[:, 0]
 
     def vjp(self, g):
         return Fold(self.inputs[0].shape[2:], self.k, self.stride, self.pads, self.dilation)(g)
@@ -204,7 +200,7 @@ class Fold(Function):
     def forward(self, x):
         out = _out_size(self.size, self.pads, self.k, self.stride, self.dilation)
         n, c = x.shape[0], x.shape[1] // (self.k[0] * self.k[1])
-        cols = x.reshape(n, c, self.k[0], self.k[1], out[0], out[1]).transpose(1, 2, 3, 0, 4, 5)
+        cols = x.reshape(n, c, self.k[0], self.k[1], out[0], out[1])
         return _col2im(cols, (n, c) + self.size, self.pads, self.k, self.stride, self.dilation,
                        out)
 

@@ -17,6 +17,61 @@ from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import from_array
 from chainrule.ops.conv import _as_float_tensor, _ints, _padded, _windows, batched, from_2d, to_2d
 from chainrule.ops.registry import op
+from chainrule.ops.shape import pad
+
+
+class TileMax(Function):
+    """y[n,c,h,w] = max_{a,b} x[n, c, h k0 + a, w k1 + b] over non-overlapping k0 x k1 tiles
+    (stride = kernel, no padding): k0 k1 - 1 elementwise maxima of strided views;
+    vjp: g copied to each tile's first maximum (TileArgmaxMask), 0 elsewhere"""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x):
+        lanes = _tiles(x, self.k)
+        y = lanes[0].copy()
+        for lane in lanes[1:]:
+            np.maximum(y, lane, out=y)  # (NaN propagates, as torch's max pool)
+        return y
+
+    def vjp(self, g):
+        x = self.inputs[0]
+        n, c, h, w = self.output.shape
+        k0, k1 = self.k
+        mask = TileArgmaxMask(self.k)(x, self.output)
+        gx = (g.reshape(n, c, h, 1, w, 1) * mask.reshape(n, c, h, k0, w, k1)).reshape(
+            n, c, h * k0, w * k1)
+        rest = (x.shape[2] - h * k0, x.shape[3] - w * k1)  # rows/columns no tile covers
+        return gx if rest == (0, 0) else pad(gx, ((0, 0), (0, 0), (0, rest[0]), (0, rest[1])))
+
+
+def _tiles(x, k):
+    """The k0 k1 strided views x[:, :, a::k0, b::k1] (cropped to whole tiles), row-major."""
+    h, w = x.shape[2] // k[0], x.shape[3] // k[1]
+    return [x[:, :, a:h * k[0]:k[0], b:w * k[1]:k[1]] for a in range(k[0]) for b in range(k[1])]
+
+
+class TileArgmaxMask(Nondifferentiable):
+    """m = 1 at the first (row-major) position of each tile where x equals its maximum y (or is
+    NaN), 0 elsewhere (torch's choice among ties), shaped like the tiled part of x"""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x, y):
+        m = np.zeros(x.shape[:2] + (y.shape[2] * self.k[0], y.shape[3] * self.k[1]), x.dtype)
+        taken = np.zeros(y.shape, dtype=bool)
+        for lane, out in zip(_tiles(x, self.k), _tiles(m, self.k)):
+            hit = (lane == y) | (lane != lane)
+            hit &= ~taken
+            taken |= hit
+            out[...] = hit
+        return m
 
 
 class MaxPoolIndices(Nondifferentiable):
@@ -31,7 +86,7 @@ class MaxPoolIndices(Nondifferentiable):
     def forward(self, x):
         (pt, _), (pl, _) = self.pads
         xp = _padded(x, self.pads, -np.inf)
-        win = _windows(xp, self.k, self.stride, self.dilation, self.out)
+        win = _windows(xp, self.k, self.stride, self.dilation, self.out).transpose(0, 1, 4, 5, 2, 3)
         kh, kw = self.k
         a = win.reshape(win.shape[:4] + (kh * kw,)).argmax(-1)  # (NaN counts as the maximum)
         rows = np.arange(self.out[0]).reshape(-1, 1) * self.stride[0] - pt + \
@@ -198,13 +253,15 @@ def _pool_args(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched, k, s, pads, d, out = _pool_args(op, nd, input, kernel_size, stride, padding,
                                                   dilation, ceil_mode)
+    if not return_indices and k == s and d == (1, 1) and pads == ((0, 0), (0, 0)):
+        return from_2d(TileMax(k)(x), nd, unbatched)  # the common case: tiles, no gather
     index = MaxPoolIndices(k, s, pads, d, out)(x)
     overlap = any(ss < dd * (kk - 1) + 1 for kk, ss, dd in zip(k, s, d))
     y = from_2d(PoolPick(overlap)(x, index), nd, unbatched)
     return (y, from_2d(index, nd, unbatched)) if return_indices else y
 
 
-@op(namespace="nn.functional", classes=(PoolPick, PoolScatter))
+@op(namespace="nn.functional", classes=(PoolPick, PoolScatter, TileMax))
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """y[n,c,l] = max_a x_pad[n, c, l s + a d] (-inf padding); the gradient goes to the argmax."""
@@ -212,7 +269,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      return_indices)
 
 
-@op(namespace="nn.functional", classes=(PoolPick, PoolScatter))
+@op(namespace="nn.functional", classes=(PoolPick, PoolScatter, TileMax))
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """y[n,c,h,w] = max_{a,b} x_pad[n, c, h s + a d, w s + b d]; the gradient goes to the argmax

@@ -41,6 +41,7 @@ class _Conv:
         self.y = np.empty((o, n * self.out * self.out), f32)
         self.gcols = np.empty_like(self.cols)
         self.gxp = np.zeros_like(self.xp)
+        self.gW2t = np.empty((c * k * k, o), f32)
 
     def forward(self, x):
         p, s = self.pad, x.shape[2]
@@ -55,7 +56,8 @@ class _Conv:
         return self.y
 
     def backward(self, gy, need_input=True):
-        np.matmul(gy, self.cols.T, out=self.gW2)
+        np.matmul(self.cols, gy.T, out=self.gW2t)  # (K, O): BLAS's better orientation here
+        np.copyto(self.gW2, self.gW2t.T)
         np.sum(gy, axis=1, out=self.gb)
         if not need_input:
             return None
@@ -71,36 +73,41 @@ class _Conv:
 
 
 class _ReluPool:
-    """ReLU then a 2x2 max pool of stride 2 on CNHW maps; backward routes the gradient to each
-    window's first maximum (as torch), through the ReLU mask."""
+    """ReLU and a 2x2 max pool of stride 2 on CNHW maps, as max then ReLU (they commute):
+    three elementwise maxima of strided views. Backward sends each window's gradient to where
+    the input equals the window's (positive) maximum: ties among positive floats have
+    probability zero, and a window whose maximum is <= 0 gets none (the ReLU's zero slope)."""
 
     def __init__(self, c, n, size):
         h = size // 2
-        self.shape = (c, n, size, size)
-        self.win = np.empty((c, n, h, h, 4), f32)
+        self.z = None
         self.y = np.empty((c, n, h, h), f32)
-        self.idx = np.empty((c, n, h, h), np.intp)
-        self.gx = np.empty((c, n, h, h, 4), f32)
-        self.lanes = np.arange(4)
+        self.wide = np.empty((c * n * h, 1, size), f32)  # y repeated along the columns
+        self.gwide = np.empty_like(self.wide)
+        self.hit = np.empty((c * n * h, 2, size), bool)
+        self.gx = np.empty((c * n * h, 2, size), f32)
 
     def forward(self, z):
-        c, n, s, _ = self.shape
-        h = s // 2
-        np.maximum(z, 0, out=z)
-        # window (h, w) as 4 lanes in row-major order, so argmax picks torch's first maximum
-        np.copyto(self.win.reshape(c, n, h, h, 2, 2),
-                  z.reshape(c, n, h, 2, h, 2).transpose(0, 1, 2, 4, 3, 5))
-        np.argmax(self.win, axis=4, out=self.idx)
-        np.max(self.win, axis=4, out=self.y)
-        return self.y
+        c, n, s, _ = z.shape
+        self.z = z.reshape(c * n * (s // 2), 2, s)  # row pairs: long contiguous rows
+        z6 = z.reshape(c, n, s // 2, 2, s // 2, 2)
+        y = self.y
+        np.maximum(z6[:, :, :, 0, :, 0], z6[:, :, :, 0, :, 1], out=y)
+        np.maximum(y, z6[:, :, :, 1, :, 0], out=y)
+        np.maximum(y, z6[:, :, :, 1, :, 1], out=y)
+        np.maximum(y, 0, out=y)
+        return y
 
     def backward(self, gy):
-        c, n, s, _ = self.shape
-        h = s // 2
-        np.multiply(self.idx[..., None] == self.lanes, gy[..., None], out=self.gx)
-        self.gx *= self.win > 0  # the ReLU: zero where the pooled input was not positive
-        return self.gx.reshape(c, n, h, h, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(
-            c, n * s * s)
+        rows = self.wide.shape[0]
+        y, gy = self.y.reshape(rows, -1), gy.reshape(rows, -1)
+        for b in (0, 1):  # repeat along the columns (two strided copies, long inner loops)
+            self.wide[:, 0, b::2] = y
+            self.gwide[:, 0, b::2] = gy
+        np.equal(self.z, self.wide, out=self.hit)
+        np.multiply(self.hit, self.gwide, out=self.gx)
+        np.multiply(self.gx, self.wide > 0, out=self.gx)  # no gradient where the max is <= 0
+        return self.gx.reshape(self.y.shape[0], -1)
 
 
 def w3(x, y):

@@ -2,15 +2,14 @@
 col2im), with PyTorch's arguments, weight layouts and output sizes.
 
 im2col is a strided view of the padded input, x_pad[n, c, h s + i d, w s + j d] with shape
-(N, C, kh, kw, Ho, Wo), copied once into columns (N, C kh kw, Ho Wo) (torch's unfold layout)
-and multiplied by the weight (O, C kh kw) in one batched matmul, which writes NCHW output
-directly; col2im adds the columns back with one strided add per kernel offset (kh kw adds,
-never a loop over pixels or the batch). The three primitives are each other's derivatives, so
-every order of derivative is a convolution again:
+(N, C, kh, kw, Ho, Wo), copied once into columns (N, C kh kw, Ho Wo) (torch's unfold layout);
+col2im adds columns back into an image with one strided add per kernel offset (kh kw adds,
+never a loop over pixels or the batch). Unfold and Fold are each other's adjoints, and the
+convolutions are compositions of them with one batched matmul (one GEMM per sample and
+group, NCHW out), so every derivative of every order is again unfold, fold and matmul:
 
-    Conv2d(x, W)          y = x * W                       (cross-correlation)
-    ConvTranspose2d(g, W) gx = g *^T W                    (its adjoint in x)
-    Conv2dWeight(x, g)    gW = sum_n g * x                (its adjoint in W)
+    conv2d(x, W)            y  = W unfold(x)            gx = fold(W^T g),  gW = g unfold(x)^T
+    conv_transpose2d(x, W)  y  = fold(W^T x)            gx = W unfold(g),  gW = x unfold(g)^T
 
 1-D ops are the 2-D ones on a height-1 image.
 """
@@ -20,6 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from chainrule.core.function import Function
 from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.linalg import MatMul
 from chainrule.ops.registry import op
 
 
@@ -54,16 +54,6 @@ def _im2col(x, k, s, pads, d, out, groups=1):
     return cols.reshape(n, groups, c // groups * k[0] * k[1], out[0] * out[1])
 
 
-def _conv(x, W, s, pads, d, groups, out=None):
-    """Cross-correlation of x (N, C, H, W) with W (O, C/groups, kh, kw) -> (N, O, Ho, Wo): per
-    sample and group one GEMM (O/g, K) @ (K, Ho Wo), batched by matmul, NCHW out."""
-    k = W.shape[2:]
-    out = out or _out_size(x.shape[2:], pads, k, s, d)
-    cols = _im2col(x, k, s, pads, d, out, groups)
-    Wg = W.reshape(groups, W.shape[0] // groups, -1)
-    return np.matmul(Wg, cols).reshape(x.shape[0], W.shape[0], *out)
-
-
 def _col2im(cols, shape, pads, k, s, d, out):
     """Sum columns cols (N, C, kh, kw, Ho, Wo) back into an image (N, C, H, W): the adjoint of
     im2col, one strided add per kernel offset."""
@@ -77,135 +67,43 @@ def _col2im(cols, shape, pads, k, s, d, out):
     return buf[:, :, pt:pt + h, pl:pl + w]
 
 
-def _conv_t(g, W, s, pads, d, groups, size):
-    """The adjoint of _conv in x: g (N, Ci, Ho, Wo), W (Ci, Co/groups, kh, kw) -> (N, Co, *size)."""
-    n, ci = g.shape[:2]
-    k, out = W.shape[2:], g.shape[2:]
-    Wt = W.reshape(groups, ci // groups, -1).transpose(0, 2, 1)  # (g, Co/g kh kw, Ci/g)
-    cols = np.matmul(Wt, g.reshape(n, groups, ci // groups, -1))  # per sample and group
-    co = W.shape[1] * groups
-    return _col2im(cols.reshape(n, co, k[0], k[1], *out), (n, co) + tuple(size), pads, k, s, d,
-                   out)
-
-
-def _conv_w(x, g, s, pads, d, groups, k):
-    """The adjoint of _conv in W: sum over n, h, w of g[n, o, h, w] x_pad[n, c, h s + i d, ...]."""
-    n, o = g.shape[:2]
-    cols = _im2col(x, k, s, pads, d, g.shape[2:], groups)
-    gy = g.reshape(n, groups, o // groups, -1)
-    gW = np.matmul(gy, cols.transpose(0, 1, 3, 2)).sum(0)  # (g, O/g, K): a GEMM per sample
-    return gW.reshape(o, x.shape[1] // groups, *k)
-
-
-class Conv2d(Function):
-    """y[n,o,h,w] = b_o + sum_{c,i,j} W[o,c,i,j] x_pad[n, c, h s + i d, w s + j d];
-    vjp: gx = conv_transpose2d(g, W), gW = sum_n g * x (Conv2dWeight), gb = sum_{n,h,w} g"""
-
-    __slots__ = ("stride", "pads", "dilation", "groups", "out")
-
-    def __init__(self, stride, pads, dilation, groups, out=None):
-        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
-        self.out = out
-
-    def forward(self, x, W, b=None):
-        y = _conv(x, W, self.stride, self.pads, self.dilation, self.groups, self.out)
-        if b is not None:
-            y += b.reshape(-1, 1, 1)
-        return y
-
-    def vjp(self, g):
-        x, W = self.inputs[0], self.inputs[1]
-        p = (self.stride, self.pads, self.dilation, self.groups)
-        gx = ConvTranspose2d(*p, x.shape[2:])(g, W) if x.requires_grad else None
-        gW = Conv2dWeight(*p, W.shape[2:])(x, g) if W.requires_grad else None
-        if len(self.inputs) == 2:
-            return gx, gW
-        return gx, gW, (g.sum((0, 2, 3)) if self.inputs[2].requires_grad else None)
-
-
-class ConvTranspose2d(Function):
-    """y = conv2d's adjoint in its input: y[n, c, h s + i d - p, w s + j d - p] += x[n,o,h,w]
-    W[o,c,i,j], plus b_c;  vjp: gx = conv2d(g, W), gW = Conv2dWeight(g, x), gb = sum g"""
-
-    __slots__ = ("stride", "pads", "dilation", "groups", "size")
-
-    def __init__(self, stride, pads, dilation, groups, size):
-        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
-        self.size = tuple(size)
-
-    def forward(self, x, W, b=None):
-        y = _conv_t(x, W, self.stride, self.pads, self.dilation, self.groups, self.size)
-        if b is not None:
-            y += b.reshape(-1, 1, 1)
-        return y
-
-    def vjp(self, g):
-        x, W = self.inputs[0], self.inputs[1]
-        p = (self.stride, self.pads, self.dilation, self.groups)
-        gx = Conv2d(*p, x.shape[2:])(g, W) if x.requires_grad else None
-        gW = Conv2dWeight(*p, W.shape[2:])(g, x) if W.requires_grad else None
-        if len(self.inputs) == 2:
-            return gx, gW
-        return gx, gW, (g.sum((0, 2, 3)) if self.inputs[2].requires_grad else None)
-
-
-class Conv2dWeight(Function):
-    """gW[o,c,i,j] = sum_{n,h,w} g[n,o,h,w] x_pad[n, c, h s + i d, w s + j d] (conv2d's weight
-    gradient, bilinear in x and g);  vjp: gx = conv_transpose2d(g, gg), gg_g = conv2d(x, gg)"""
-
-    __slots__ = ("stride", "pads", "dilation", "groups", "k")
-
-    def __init__(self, stride, pads, dilation, groups, k):
-        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
-        self.k = tuple(k)
-
-    def forward(self, x, g):
-        return _conv_w(x, g, self.stride, self.pads, self.dilation, self.groups, self.k)
-
-    def vjp(self, gg):
-        x, g = self.inputs
-        p = (self.stride, self.pads, self.dilation, self.groups)
-        gx = ConvTranspose2d(*p, x.shape[2:])(g, gg) if x.requires_grad else None
-        ggrad = Conv2d(*p, g.shape[2:])(x, gg) if g.requires_grad else None
-        return gx, ggrad
-
-
 class Unfold(Function):
     """im2col: y[n, (c, i, j), (h, w)] = x_pad[n, c, h s + i d, w s + j d];  vjp: fold(g)"""
 
-    __slots__ = ("k", "stride", "pads", "dilation")
+    __slots__ = ("k", "stride", "pads", "dilation", "out")
     reads_values = False
 
-    def __init__(self, k, stride, pads, dilation):
-        self.k, self.stride, self.pads, self.dilation = k, stride, pads, dilation
+    def __init__(self, k, stride, pads, dilation, out):
+        self.k, self.stride, self.pads, self.dilation, self.out = k, stride, pads, dilation, out
 
     def forward(self, x):
-        out = _out_size(x.shape[2:], self.pads, self.k, self.stride, self.dilation)
-        return _im2col(x, self.k, self.stride, self.pads, self.dilation, out)[:, 0]
+        return _im2col(x, self.k, self.stride, self.pads, self.dilation, self.out)[:, 0]
 
     def vjp(self, g):
-        return Fold(self.inputs[0].shape[2:], self.k, self.stride, self.pads, self.dilation)(g)
+        return Fold(self.inputs[0].shape[2:], self.k, self.stride, self.pads, self.dilation,
+                    self.out)(g)
 
 
 class Fold(Function):
     """col2im: y[n, c, h s + i d - p, w s + j d - p] += x[n, (c, i, j), (h, w)];  vjp: unfold(g)"""
 
-    __slots__ = ("size", "k", "stride", "pads", "dilation")
+    __slots__ = ("size", "k", "stride", "pads", "dilation", "out")
     reads_values = False
 
-    def __init__(self, size, k, stride, pads, dilation):
+    def __init__(self, size, k, stride, pads, dilation, out):
         self.size, self.k, self.stride, self.pads, self.dilation = \
             tuple(size), k, stride, pads, dilation
+        self.out = tuple(out)
 
     def forward(self, x):
-        out = _out_size(self.size, self.pads, self.k, self.stride, self.dilation)
+        out = self.out
         n, c = x.shape[0], x.shape[1] // (self.k[0] * self.k[1])
         cols = x.reshape(n, c, self.k[0], self.k[1], out[0], out[1])
         return _col2im(cols, (n, c) + self.size, self.pads, self.k, self.stride, self.dilation,
                        out)
 
     def vjp(self, g):
-        return Unfold(self.k, self.stride, self.pads, self.dilation)(g)
+        return Unfold(self.k, self.stride, self.pads, self.dilation, self.out)(g)
 
 
 # ---- argument handling: torch's spellings, checked once with the op's name -----------------
@@ -302,6 +200,35 @@ def _check_conv(op, x, W, b, groups, transposed):
     del nd
 
 
+def _conv2d(x, W, b, s, pads, d, groups):
+    """y = W cols + b: the columns of x (unfold) times the weight as a matrix, one GEMM per
+    sample and group (batched matmul). Its derivatives come from the composition: gW = g cols^T
+    summed over the batch, gx = fold(W^T g), and every higher order alike."""
+    n, o = x.shape[0], W.shape[0]
+    k = tuple(W.shape[2:])
+    out = _out_size(x.shape[2:], pads, k, s, d)
+    cols = Unfold(k, s, pads, d, out)(x)  # (N, C kh kw, Ho Wo)
+    if groups == 1:
+        y = MatMul()(W.reshape(o, -1), cols)
+    else:
+        y = MatMul()(W.reshape(groups, o // groups, -1),
+                     cols.reshape(n, groups, -1, out[0] * out[1]))
+    y = y.reshape(n, o, *out)
+    return y if b is None else y + b.reshape(o, 1, 1)
+
+
+def _conv_transpose2d(x, W, b, s, pads, d, groups, size):
+    """y = fold(W^T x) + b: conv2d's adjoint in its input, the columns W^T x summed back into
+    the image (col2im). Derivatives from the composition: gx = W unfold(g), gW = x unfold(g)^T."""
+    n, ci = x.shape[:2]
+    co = W.shape[1] * groups
+    k = tuple(W.shape[2:])
+    Wt = W.reshape(groups, ci // groups, -1).mT  # (groups, Co/g kh kw, Ci/g)
+    cols = MatMul()(Wt, x.reshape(n, groups, ci // groups, -1))  # (N, groups, Co/g kh kw, H W)
+    y = Fold(size, k, s, pads, d, x.shape[2:])(cols.reshape(n, co * k[0] * k[1], -1))
+    return y if b is None else y + b.reshape(co, 1, 1)
+
+
 def _conv_nd(op, nd, input, weight, bias, stride, padding, dilation, groups):
     x = _as_float_tensor(op, input, "input")
     W = _as_float_tensor(op, weight, "weight")
@@ -324,8 +251,7 @@ def _conv_nd(op, nd, input, weight, bias, stride, padding, dilation, groups):
     if nd == 1:
         x, W = x.unsqueeze(2), W.unsqueeze(2)
         s, d, pads = (1,) + s, (1,) + d, ((0, 0),) + pads
-    args = (x, W) if b is None else (x, W, b)
-    return from_2d(Conv2d(s, pads, d, int(groups))(*args), nd, unbatched)
+    return from_2d(_conv2d(x, W, b, s, pads, d, int(groups)), nd, unbatched)
 
 
 def _conv_t_nd(op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
@@ -358,17 +284,16 @@ def _conv_t_nd(op, nd, input, weight, bias, stride, padding, output_padding, gro
     if nd == 1:
         x, W = x.unsqueeze(2), W.unsqueeze(2)
         s, d, pads, size = (1,) + s, (1,) + d, ((0, 0),) + pads, (1,) + size
-    args = (x, W) if b is None else (x, W, b)
-    return from_2d(ConvTranspose2d(s, pads, d, int(groups), size)(*args), nd, unbatched)
+    return from_2d(_conv_transpose2d(x, W, b, s, pads, d, int(groups), size), nd, unbatched)
 
 
-@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+@op(namespace="nn.functional", classes=(Unfold, Fold))
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation: y[n,o,l] = b_o + sum_{c,i} W[o,c,i] x_pad[n, c, l s + i d]."""
     return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+@op(namespace="nn.functional", classes=(Unfold, Fold))
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation: y[n,o,h,w] = b_o + sum_{c,i,j} W[o,c,i,j] x_pad[n,c,hs+id,ws+jd].
 
@@ -382,7 +307,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+@op(namespace="nn.functional", classes=(Unfold, Fold))
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transposed convolution (conv1d's adjoint in its input): y[n, c, l s + i d - p] +=
@@ -391,7 +316,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                       output_padding, groups, dilation)
 
 
-@op(namespace="nn.functional", classes=(Conv2d, ConvTranspose2d, Conv2dWeight))
+@op(namespace="nn.functional", classes=(Unfold, Fold))
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution (conv2d's adjoint in its input): y[n, c, h s + i d - p,
@@ -419,7 +344,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         raise ValueError(f"unfold: input of shape {tuple(x.shape)} with padding "
                          f"{tuple(p[0] for p in pads)} is smaller than the kernel {k} "
                          f"(dilation {d})")
-    y = Unfold(k, s, pads, d)(x)
+    y = Unfold(k, s, pads, d, out)(x)
     return y.squeeze(0) if unbatched else y
 
 
@@ -441,5 +366,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise ValueError(f"fold: expected input of shape (N, C * {kk}, {out[0] * out[1]}) for "
                          f"output_size {size}, kernel {k}, dilation {d}, padding "
                          f"{tuple(p[0] for p in pads)}, stride {s}; got {tuple(x.shape)}")
-    y = Fold(size, k, s, pads, d)(x)
+    y = Fold(size, k, s, pads, d, out)(x)
     return y.squeeze(0) if unbatched else y

@@ -23,7 +23,7 @@ from chainrule.ops.shape import pad
 class TileMax(Function):
     """y[n,c,h,w] = max_{a,b} x[n, c, h k0 + a, w k1 + b] over non-overlapping k0 x k1 tiles
     (stride = kernel, no padding): k0 k1 - 1 elementwise maxima of strided views;
-    vjp: g copied to each tile's first maximum (TileArgmaxMask), 0 elsewhere"""
+    vjp: g copied to each tile's first maximum (TileScatter), 0 elsewhere"""
 
     __slots__ = ("k",)
 
@@ -39,12 +39,9 @@ class TileMax(Function):
 
     def vjp(self, g):
         x = self.inputs[0]
-        n, c, h, w = self.output.shape
-        k0, k1 = self.k
         mask = TileArgmaxMask(self.k)(x, self.output)
-        gx = (g.reshape(n, c, h, 1, w, 1) * mask.reshape(n, c, h, k0, w, k1)).reshape(
-            n, c, h * k0, w * k1)
-        rest = (x.shape[2] - h * k0, x.shape[3] - w * k1)  # rows/columns no tile covers
+        gx = TileScatter(self.k)(g, mask)
+        rest = (x.shape[2] - gx.shape[2], x.shape[3] - gx.shape[3])  # rows/columns no tile has
         return gx if rest == (0, 0) else pad(gx, ((0, 0), (0, 0), (0, rest[0]), (0, rest[1])))
 
 
@@ -55,8 +52,8 @@ def _tiles(x, k):
 
 
 class TileArgmaxMask(Nondifferentiable):
-    """m = 1 at the first (row-major) position of each tile where x equals its maximum y (or is
-    NaN), 0 elsewhere (torch's choice among ties), shaped like the tiled part of x"""
+    """m[l, n, c, h, w] = 1 where tile position l (row-major) is the first in its tile where x
+    equals the tile's maximum y (or is NaN), 0 elsewhere: torch's choice among ties"""
 
     __slots__ = ("k",)
 
@@ -64,14 +61,63 @@ class TileArgmaxMask(Nondifferentiable):
         self.k = k
 
     def forward(self, x, y):
-        m = np.zeros(x.shape[:2] + (y.shape[2] * self.k[0], y.shape[3] * self.k[1]), x.dtype)
+        lanes = _tiles(x, self.k)
+        m = np.empty((len(lanes),) + y.shape, dtype=x.dtype)
+        nan = np.isnan(y).any()
         taken = np.zeros(y.shape, dtype=bool)
-        for lane, out in zip(_tiles(x, self.k), _tiles(m, self.k)):
-            hit = (lane == y) | (lane != lane)
+        hit = np.empty(y.shape, dtype=bool)
+        for lane, out in zip(lanes[:-1], m):
+            np.equal(lane, y, out=hit)
+            if nan:
+                hit |= np.isnan(lane)
             hit &= ~taken
             taken |= hit
             out[...] = hit
+        np.logical_not(taken, out=hit)  # the last position, where no earlier one was the max
+        m[-1] = hit
         return m
+
+
+class TileScatter(Function):
+    """y[n, c, h k0 + a, w k1 + b] = g[n,c,h,w] m[(a, b), n, c, h, w] (each tile's gradient at
+    its mask);  vjp: TileGather(gy, m), the sum over each tile of gy m"""
+
+    __slots__ = ("k",)
+    reads_values = False
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, g, m):
+        n, c, h, w = g.shape
+        y = np.empty((n, c, h * self.k[0], w * self.k[1]), dtype=g.dtype)
+        for lane, out in zip(m, _tiles(y, self.k)):
+            np.multiply(g, lane, out=out)
+        return y
+
+    def vjp(self, gy):
+        return TileGather(self.k)(gy, self.inputs[1]), None
+
+
+class TileGather(Function):
+    """y[n,c,h,w] = sum_{a,b} x[n, c, h k0 + a, w k1 + b] m[(a, b), n, c, h, w] (TileScatter's
+    adjoint);  vjp: TileScatter(g, m)"""
+
+    __slots__ = ("k",)
+    reads_values = False
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x, m):
+        lanes = _tiles(x, self.k)
+        y = lanes[0] * m[0]
+        for lane, mask in zip(lanes[1:], m[1:]):
+            y += lane * mask
+        return y
+
+    def vjp(self, g):
+        return TileScatter(self.k)(g, self.inputs[1]), None
 
 
 class MaxPoolIndices(Nondifferentiable):

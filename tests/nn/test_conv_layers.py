@@ -221,3 +221,21 @@ def test_a_compiled_cnn_training_step_replays_the_eager_one_bit_for_bit():
     assert expected == got
     for p, q in zip(m1.state_dict().values(), m2.state_dict().values()):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_a_cnn_with_batchnorm2d_round_trips_through_a_checkpoint(tmp_path):
+    pytest.importorskip("safetensors")
+
+    def make():
+        return nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2))
+
+    cr.manual_seed(0)
+    model = make()
+    model(cr.randn(4, 1, 6, 6))  # a training step's statistics: running stats, 1 batch seen
+    cr.train.save(model.state_dict(), tmp_path / "cnn.safetensors")
+    other = make()
+    other.load_state_dict(cr.train.load(tmp_path / "cnn.safetensors"))
+    assert other[1].num_batches_tracked.shape == () and other[1].num_batches_tracked.item() == 1
+    x = cr.randn(2, 1, 6, 6)
+    np.testing.assert_array_equal(model.eval()(x).numpy(), other.eval()(x).numpy())

@@ -1,15 +1,17 @@
 """Convolution as one matrix multiply: conv1d/2d, conv_transpose1d/2d, unfold/fold (im2col and
 col2im), with PyTorch's arguments, weight layouts and output sizes.
 
-im2col is a strided view of the padded input, x_pad[n, c, h s + i d, w s + j d] with shape
-(N, C, kh, kw, Ho, Wo), copied once into columns (N, C kh kw, Ho Wo) (torch's unfold layout);
-col2im adds columns back into an image with one strided add per kernel offset (kh kw adds,
-never a loop over pixels or the batch). Unfold and Fold are each other's adjoints, and the
-convolutions are compositions of them with one batched matmul (one GEMM per sample and
-group, NCHW out), so every derivative of every order is again unfold, fold and matmul:
+A convolution's columns are a strided view of its padded input, copied once: Im2col gives one
+(C kh kw, Wo N) matrix per output row (the batch innermost), so that the convolution is a
+batched GEMM W (O, C kh kw) @ cols, viewed as (N, O, Ho, Wo) without a copy; Col2im adds
+columns back into an image with one add per kernel offset over runs of Wo N values (never a
+loop over pixels or the batch). Unfold and Fold
+are the same pair in torch's (N, C kh kw, L) layout, for F.unfold and F.fold. The two pairs are
+each other's adjoints, and the convolutions are compositions of them with a matmul, so every
+derivative of every order is again im2col, col2im and matmul:
 
-    conv2d(x, W)            y  = W unfold(x)            gx = fold(W^T g),  gW = g unfold(x)^T
-    conv_transpose2d(x, W)  y  = fold(W^T x)            gx = W unfold(g),  gW = x unfold(g)^T
+    conv2d(x, W)            y = W im2col(x)         gx = col2im(W^T g),  gW = g im2col(x)^T
+    conv_transpose2d(x, W)  y = col2im(W^T x)       gx = W im2col(g),    gW = x im2col(g)^T
 
 1-D ops are the 2-D ones on a height-1 image.
 """
@@ -65,6 +67,77 @@ def _col2im(cols, shape, pads, k, s, d, out):
         for j in range(k[1]):
             win[:, :, i, j] += cols[:, :, i, j]  # positions of one offset are distinct
     return buf[:, :, pt:pt + h, pl:pl + w]
+
+
+def _hwn_padded(x, pads):
+    """x (N, C, H, W) as a batch-innermost (C, H', W', N) array with pads around H and W: a view
+    when x's memory is already batch-innermost and nothing is padded, else one copy."""
+    (pt, pb), (pl, pr) = pads
+    xc = x.transpose(1, 2, 3, 0)
+    if not (pt or pb or pl or pr):
+        return xc if xc.flags.c_contiguous else np.ascontiguousarray(xc)
+    c, h, w, n = xc.shape
+    xp = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)
+    xp[:, pt:pt + h, pl:pl + w] = xc
+    return xp
+
+
+def _hwn_windows(xp, k, s, d, out, writeable=False):
+    """The (C, kh, kw, Ho, Wo, N) view xp[c, h s0 + i d0, w s1 + j d1, n] of a (C, H, W, N)
+    array: for stride 1 each (c, i, j) is one contiguous run of Wo N values per row."""
+    sc, sh, sw, sn = xp.strides
+    return as_strided(xp, xp.shape[:1] + tuple(k) + tuple(out) + xp.shape[3:],
+                      (sc, sh * d[0], sw * d[1], sh * s[0], sw * s[1], sn), writeable=writeable)
+
+
+class Im2col(Function):
+    """cols[h, (c, i, j), (w, n)] = x_pad[n, c, h s + i d, w s + j d]: a convolution's columns,
+    one (C kh kw, Wo N) matrix per output row h (batch innermost);  vjp: col2im(g)"""
+
+    __slots__ = ("k", "stride", "pads", "dilation", "out")
+    reads_values = False
+
+    def __init__(self, k, stride, pads, dilation, out):
+        self.k, self.stride, self.pads, self.dilation, self.out = k, stride, pads, dilation, out
+
+    def forward(self, x):
+        win = _hwn_windows(_hwn_padded(x, self.pads), self.k, self.stride, self.dilation,
+                           self.out)  # (C, kh, kw, Ho, Wo, N)
+        cols = win.transpose(3, 0, 1, 2, 4, 5)  # (Ho, C, kh, kw, Wo, N): one copy below
+        return cols.reshape(self.out[0], x.shape[1] * self.k[0] * self.k[1], -1)
+
+    def vjp(self, g):
+        return Col2im(self.inputs[0].shape[2:], self.k, self.stride, self.pads, self.dilation,
+                      self.out)(g)
+
+
+class Col2im(Function):
+    """y[n, c, h s + i d - p, w s + j d - p] += cols[h, (c, i, j), (w, n)] (Im2col's adjoint):
+    one add per kernel offset over runs of Wo N values; y is (N, C, H, W) over batch-innermost
+    memory;  vjp: im2col(g)"""
+
+    __slots__ = ("size", "k", "stride", "pads", "dilation", "out")
+    reads_values = False
+
+    def __init__(self, size, k, stride, pads, dilation, out):
+        self.size, self.k, self.stride, self.pads, self.dilation = \
+            tuple(size), k, stride, pads, dilation
+        self.out = tuple(out)
+
+    def forward(self, cols):
+        (pt, pb), (pl, pr) = self.pads
+        (kh, kw), (ho, wo), (h, w) = self.k, self.out, self.size
+        c, n = cols.shape[1] // (kh * kw), cols.shape[2] // wo
+        buf = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=cols.dtype)
+        win = _hwn_windows(buf, self.k, self.stride, self.dilation, self.out, writeable=True)
+        g = cols.reshape(ho, c, kh, kw, wo, n).transpose(1, 2, 3, 0, 4, 5)  # (C, kh, kw, Ho, ...)
+        for i in range(kh):
+            for j in range(kw):
+                win[:, i, j] += g[:, i, j]  # the positions of one offset are distinct
+        return buf[:, pt:pt + h, pl:pl + w].transpose(3, 0, 1, 2)
+
+    def vjp(self, g):
+        return Im2col(self.k, self.stride, self.pads, self.dilation, self.out)(g)
 
 
 class Unfold(Function):
@@ -201,31 +274,38 @@ def _check_conv(op, x, W, b, groups, transposed):
 
 
 def _conv2d(x, W, b, s, pads, d, groups):
-    """y = W cols + b: the columns of x (unfold) times the weight as a matrix, one GEMM per
-    sample and group (batched matmul). Its derivatives come from the composition: gW = g cols^T
-    summed over the batch, gx = fold(W^T g), and every higher order alike."""
+    """y = W cols + b: the columns of x (im2col, (Ho, C kh kw, Wo N)) times the weight as an
+    (O, C kh kw) matrix, one GEMM per output row and group (batched matmul: panels of Wo N
+    columns, which BLAS multiplies much faster than one wide matrix), viewed as (N, O, Ho, Wo).
+    Its derivatives come from the composition: gW = sum_h g cols^T, gx = col2im(W^T g), and
+    every higher order alike."""
     n, o = x.shape[0], W.shape[0]
     k = tuple(W.shape[2:])
     out = _out_size(x.shape[2:], pads, k, s, d)
-    cols = Unfold(k, s, pads, d, out)(x)  # (N, C kh kw, Ho Wo)
+    cols = Im2col(k, s, pads, d, out)(x)
     if groups == 1:
-        y = MatMul()(W.reshape(o, -1), cols)
+        y = MatMul()(W.reshape(o, -1), cols)  # (Ho, O, Wo N)
     else:
         y = MatMul()(W.reshape(groups, o // groups, -1),
-                     cols.reshape(n, groups, -1, out[0] * out[1]))
-    y = y.reshape(n, o, *out)
-    return y if b is None else y + b.reshape(o, 1, 1)
+                     cols.reshape(out[0], groups, -1, cols.shape[2])).reshape(out[0], o, -1)
+    if b is not None:
+        y = y + b.reshape(o, 1)
+    return y.reshape(out[0], o, out[1], n).permute(3, 1, 0, 2)
 
 
 def _conv_transpose2d(x, W, b, s, pads, d, groups, size):
-    """y = fold(W^T x) + b: conv2d's adjoint in its input, the columns W^T x summed back into
-    the image (col2im). Derivatives from the composition: gx = W unfold(g), gW = x unfold(g)^T."""
-    n, ci = x.shape[:2]
+    """y = col2im(W^T x) + b: conv2d's adjoint in its input, the columns W^T x summed back into
+    the image. Derivatives from the composition: gx = W im2col(g), gW = x im2col(g)^T."""
+    n, ci, h, w = x.shape
     co = W.shape[1] * groups
     k = tuple(W.shape[2:])
-    Wt = W.reshape(groups, ci // groups, -1).mT  # (groups, Co/g kh kw, Ci/g)
-    cols = MatMul()(Wt, x.reshape(n, groups, ci // groups, -1))  # (N, groups, Co/g kh kw, H W)
-    y = Fold(size, k, s, pads, d, x.shape[2:])(cols.reshape(n, co * k[0] * k[1], -1))
+    xc = x.permute(2, 1, 3, 0).reshape(h, ci, w * n)  # (H, Ci, W N): one matrix per row
+    if groups == 1:
+        cols = MatMul()(W.reshape(ci, -1).mT, xc)  # (H, Co kh kw, W N)
+    else:
+        Wt = W.reshape(groups, ci // groups, -1).mT  # (groups, Co/g kh kw, Ci/g)
+        cols = MatMul()(Wt, xc.reshape(h, groups, ci // groups, -1)).reshape(h, -1, w * n)
+    y = Col2im(size, k, s, pads, d, (h, w))(cols)
     return y if b is None else y + b.reshape(co, 1, 1)
 
 
@@ -287,13 +367,13 @@ def _conv_t_nd(op, nd, input, weight, bias, stride, padding, output_padding, gro
     return from_2d(_conv_transpose2d(x, W, b, s, pads, d, int(groups), size), nd, unbatched)
 
 
-@op(namespace="nn.functional", classes=(Unfold, Fold))
+@op(namespace="nn.functional", classes=(Im2col, Col2im))
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation: y[n,o,l] = b_o + sum_{c,i} W[o,c,i] x_pad[n, c, l s + i d]."""
     return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-@op(namespace="nn.functional", classes=(Unfold, Fold))
+@op(namespace="nn.functional", classes=(Im2col, Col2im))
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation: y[n,o,h,w] = b_o + sum_{c,i,j} W[o,c,i,j] x_pad[n,c,hs+id,ws+jd].
 
@@ -307,7 +387,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-@op(namespace="nn.functional", classes=(Unfold, Fold))
+@op(namespace="nn.functional", classes=(Im2col, Col2im))
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transposed convolution (conv1d's adjoint in its input): y[n, c, l s + i d - p] +=
@@ -316,7 +396,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                       output_padding, groups, dilation)
 
 
-@op(namespace="nn.functional", classes=(Unfold, Fold))
+@op(namespace="nn.functional", classes=(Im2col, Col2im))
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution (conv2d's adjoint in its input): y[n, c, h s + i d - p,

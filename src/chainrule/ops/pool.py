@@ -32,7 +32,7 @@ class TileMax(Function):
 
     def forward(self, x):
         lanes = _tiles(x, self.k)
-        y = lanes[0].copy()
+        y = lanes[0].copy(order="K")  # (in x's memory order)
         for lane in lanes[1:]:
             np.maximum(y, lane, out=y)  # (NaN propagates, as torch's max pool)
         return y
@@ -43,6 +43,15 @@ class TileMax(Function):
         gx = TileScatter(self.k)(g, mask)
         rest = (x.shape[2] - gx.shape[2], x.shape[3] - gx.shape[3])  # rows/columns no tile has
         return gx if rest == (0, 0) else pad(gx, ((0, 0), (0, 0), (0, rest[0]), (0, rest[1])))
+
+
+def _empty_in_order_of(ref, shape, lead=()):
+    """An empty array of lead + shape whose memory orders the axes as ref's memory does (so
+    that elementwise work between them runs along matching strides)."""
+    order = sorted(range(ref.ndim), key=lambda a: -ref.strides[a])
+    mem = np.empty(tuple(lead) + tuple(shape[a] for a in order), dtype=ref.dtype)
+    back = np.argsort(order)
+    return mem.transpose(tuple(range(len(lead))) + tuple(len(lead) + b for b in back))
 
 
 def _tiles(x, k):
@@ -62,7 +71,7 @@ class TileArgmaxMask(Nondifferentiable):
 
     def forward(self, x, y):
         lanes = _tiles(x, self.k)
-        m = np.empty((len(lanes),) + y.shape, dtype=x.dtype)
+        m = _empty_in_order_of(y, y.shape, (len(lanes),))
         nan = np.isnan(y).any()
         taken = np.zeros(y.shape, dtype=bool)
         hit = np.empty(y.shape, dtype=bool)
@@ -90,7 +99,7 @@ class TileScatter(Function):
 
     def forward(self, g, m):
         n, c, h, w = g.shape
-        y = np.empty((n, c, h * self.k[0], w * self.k[1]), dtype=g.dtype)
+        y = _empty_in_order_of(g, (n, c, h * self.k[0], w * self.k[1]))
         for lane, out in zip(m, _tiles(y, self.k)):
             np.multiply(g, lane, out=out)
         return y

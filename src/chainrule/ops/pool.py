@@ -73,17 +73,17 @@ class TileArgmaxMask(Nondifferentiable):
         lanes = _tiles(x, self.k)
         m = _empty_in_order_of(y, y.shape, (len(lanes),))
         nan = np.isnan(y).any()
-        taken = np.zeros(y.shape, dtype=bool)
-        hit = np.empty(y.shape, dtype=bool)
+        remaining = _empty_in_order_of(y, y.shape).astype(bool, order="K")  # no maximum yet
+        remaining[...] = True
+        hit = np.empty_like(remaining)
         for lane, out in zip(lanes[:-1], m):
             np.equal(lane, y, out=hit)
             if nan:
                 hit |= np.isnan(lane)
-            hit &= ~taken
-            taken |= hit
+            hit &= remaining
+            remaining ^= hit  # (hit is within remaining)
             out[...] = hit
-        np.logical_not(taken, out=hit)  # the last position, where no earlier one was the max
-        m[-1] = hit
+        m[-1] = remaining  # the last position, where no earlier one was the maximum
         return m
 
 

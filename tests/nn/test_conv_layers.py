@@ -239,3 +239,9 @@ def test_a_cnn_with_batchnorm2d_round_trips_through_a_checkpoint(tmp_path):
     assert other[1].num_batches_tracked.shape == () and other[1].num_batches_tracked.item() == 1
     x = cr.randn(2, 1, 6, 6)
     np.testing.assert_array_equal(model.eval()(x).numpy(), other.eval()(x).numpy())
+
+
+def test_dropout2d_of_a_3d_input_drops_channels_of_n_c_l_maps_as_torch():
+    cr.manual_seed(0)
+    y = F.dropout2d(cr.ones(50, 4, 6), 0.5).numpy()
+    assert np.all((y == 0).all(2) | (y == 2).all(2)) and 0 < (y[..., 0] == 0).mean() < 1

@@ -30,19 +30,20 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, H, W) (or unbatched (C, H, W)) with probability p, and
-    scale the kept ones by 1/(1-p)."""
+    """Zero whole channels of (N, C, H, W) with probability p and scale the kept ones by
+    1/(1-p); a 3-D input is (N, C, L), channels of 1-D maps (as torch 2.x does, with a warning
+    that it may change)."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout2d: probability p must be in [0, 1]; got {p}")
     x = to_tensor(input)
     if x.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input; got "
+        raise ValueError(f"dropout2d: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input; got "
                          f"shape {tuple(x.shape)}")
     if not training or p == 0:
         return x
     if p == 1:
         return x * from_array(np.zeros((), dtype=x.dtype))
-    lead = x.ndim - 2
     # the mask is drawn per channel: an op on a constant of that shape, so compile replays it
-    shape = from_array(np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape[:lead] + (1, 1)))
+    shape = from_array(np.broadcast_to(np.zeros((), dtype=x.dtype),
+                                       x.shape[:2] + (1,) * (x.ndim - 2)))
     return x * DropoutMask(p)(shape)

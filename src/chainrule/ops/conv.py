@@ -246,7 +246,6 @@ def _conv_padding(op, padding, nd, k, dilation, stride):
 
 
 def _check_conv(op, x, W, b, groups, transposed):
-    nd = W.ndim - 2
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int; got {groups!r}")
     c = x.shape[1]
@@ -270,7 +269,6 @@ def _check_conv(op, x, W, b, groups, transposed):
         out_channels = W.shape[0]
     if b is not None and tuple(b.shape) != (out_channels,):
         raise ValueError(f"{op}: bias must have shape ({out_channels},); got {tuple(b.shape)}")
-    del nd
 
 
 def _conv2d(x, W, b, s, pads, d, groups):

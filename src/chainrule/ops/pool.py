@@ -45,11 +45,12 @@ class TileMax(Function):
         return gx if rest == (0, 0) else pad(gx, ((0, 0), (0, 0), (0, rest[0]), (0, rest[1])))
 
 
-def _empty_in_order_of(ref, shape, lead=()):
+def _empty_in_order_of(ref, shape, lead=(), dtype=None):
     """An empty array of lead + shape whose memory orders the axes as ref's memory does (so
     that elementwise work between them runs along matching strides)."""
     order = sorted(range(ref.ndim), key=lambda a: -ref.strides[a])
-    mem = np.empty(tuple(lead) + tuple(shape[a] for a in order), dtype=ref.dtype)
+    mem = np.empty(tuple(lead) + tuple(shape[a] for a in order),
+                   dtype=ref.dtype if dtype is None else dtype)
     back = np.argsort(order)
     return mem.transpose(tuple(range(len(lead))) + tuple(len(lead) + b for b in back))
 
@@ -73,7 +74,7 @@ class TileArgmaxMask(Nondifferentiable):
         lanes = _tiles(x, self.k)
         m = _empty_in_order_of(y, y.shape, (len(lanes),))
         nan = np.isnan(y).any()
-        remaining = _empty_in_order_of(y, y.shape).astype(bool, order="K")  # no maximum yet
+        remaining = _empty_in_order_of(y, y.shape, dtype=bool)  # tiles with no maximum yet
         remaining[...] = True
         hit = np.empty_like(remaining)
         for lane, out in zip(lanes[:-1], m):

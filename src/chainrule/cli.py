@@ -364,6 +364,18 @@ def build_cnn(config, n_in, n_out):
     return cr.nn.Sequential(*layers, cr.nn.Linear(width, n_out))
 
 
+def _one_blas_thread():
+    """Pin BLAS to one thread for the rest of the command (threadpoolctl, when installed: it
+    comes with scikit-learn). A digits CNN's GEMMs are small (a few hundred thousand
+    multiply-adds each, a few hundred per step): handing each to a second thread costs more
+    than it saves, and on a busy machine waiting for that thread multiplies the time by 5-20."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1, "blas")
+
+
 def cnn_views(model, x):
     """(first conv's filters (C, kh, kw), one input image (H, W), its feature maps (C, H, W)
     after the first convolution and activation) for the report."""
@@ -457,6 +469,8 @@ def train(args):
               + (f", {world_size} processes" if world_size > 1 else ""))
         print(f"split: {_rows(train_data)} train, {_rows(val_data)} validation (scored every "
               f"epoch), {_rows(test_data)} test rows (scored once, after training)")
+    if config["model"] == "cnn":
+        _one_blas_thread()
     start = time.perf_counter()
     history = cr.train.fit(model, loss_fn, optimizer, train_data, epochs=config["epochs"],
                            batch_size=config["batch_size"], val_data=val_data,

@@ -245,3 +245,20 @@ def test_dropout2d_of_a_3d_input_drops_channels_of_n_c_l_maps_as_torch():
     cr.manual_seed(0)
     y = F.dropout2d(cr.ones(50, 4, 6), 0.5).numpy()
     assert np.all((y == 0).all(2) | (y == 2).all(2)) and 0 < (y[..., 0] == 0).mean() < 1
+
+
+def test_conv_transpose_output_size_picks_the_output_padding_as_torch():
+    cr.manual_seed(0)
+    up = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    x = cr.randn(1, 2, 4, 5)
+    assert up(x).shape == (1, 3, 7, 9)
+    assert up(x, output_size=(8, 10)).shape == (1, 3, 8, 10)
+    assert up(x, output_size=[1, 3, 8, 9]).shape == (1, 3, 8, 9)
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: output_size \(9, 9\) is not reachable"):
+        up(x, output_size=(9, 9))
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in up.state_dict().items()})
+    np.testing.assert_allclose(up(x, output_size=(8, 10)).numpy(),
+                               theirs(torch.tensor(x.numpy()), output_size=(8, 10)).detach()
+                               .numpy(), rtol=1e-5, atol=1e-6)

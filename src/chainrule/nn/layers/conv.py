@@ -88,6 +88,25 @@ class _ConvNd(Module):
         pad = tuple(v for lo_hi in reversed(pairs) for v in lo_hi)
         return F.pad(input, pad, mode=self.padding_mode), 0
 
+    def _output_padding(self, input, output_size):
+        """output_padding, or the one that makes the output output_size (as torch: each size
+        between the smallest output and that plus stride - 1)."""
+        if output_size is None:
+            return self.output_padding
+        nd, name = self.nd, type(self).__name__
+        size = tuple(output_size)[-nd:]
+        spatial = tuple(input.shape[-nd:])
+        out = []
+        for a in range(nd):
+            low = ((spatial[a] - 1) * self.stride[a] - 2 * self.padding[a]
+                   + self.dilation[a] * (self.kernel_size[a] - 1) + 1)
+            if len(size) != nd or not low <= size[a] <= low + self.stride[a] - 1:
+                raise ValueError(f"{name}: output_size {tuple(output_size)} is not reachable "
+                                 f"from input of shape {tuple(input.shape)}: each size must be "
+                                 f"between the smallest output and that plus stride - 1")
+            out.append(size[a] - low)
+        return tuple(out)
+
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
@@ -148,9 +167,10 @@ class ConvTranspose1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding)
 
-    def forward(self, input):
+    def forward(self, input, output_size=None):
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -164,6 +184,7 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding)
 
-    def forward(self, input):
+    def forward(self, input, output_size=None):
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)

@@ -27,7 +27,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = ("chainrule", "compiled", "numpy", "torch", "jax")
 CASES = [("W1", 32), ("W1", 128), ("W1", 1024), ("W2", 32), ("W4", 128)]
-CHECK = {"W1": (64, 10), "W2": (32, 50), "W4": (128, 1)}  # (batch, steps) of the agreement check
+CASES.append(("W3", 64))
+CHECK = {"W1": (64, 10), "W2": (32, 50), "W4": (128, 1)}
+CHECK["W3"] = (64, 10)  # (batch, steps) of the agreement check
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 TARGETS = [  # (label, workload, batch, peer, minimum chainrule/peer steps/s ratio)
     ("W1 b32 >= 0.85x numpy", "W1", 32, "numpy", 0.85),
@@ -37,6 +39,11 @@ TARGETS = [  # (label, workload, batch, peer, minimum chainrule/peer steps/s rat
     ("W2 >= 3x torch", "W2", 32, "torch", 3.0),
     ("W4 >= 1x torch", "W4", 128, "torch", 1.0),
 ]
+TARGETS += [("W3 eager >= 0.85x numpy", "W3", 64, "numpy", 0.85),
+            ("W3 compiled >= 0.95x numpy", "W3", 64, "numpy", 0.95)]
+# (label, workload, batch, reference, peer, minimum reference/peer steps/s): the hand-written
+# NumPy LeNet must be a serious reference, close to PyTorch's oneDNN convolutions
+REFERENCE_TARGETS = [("W3 numpy >= 0.8x torch", "W3", 64, "numpy", "torch", 0.8)]
 
 
 def environment(threads):
@@ -214,7 +221,9 @@ def summary(all_results, imp, rss):
                 cells.append(f"{threads}: n/a")
                 continue
             parts, met = [], False
-            for mine in ("chainrule", "compiled"):
+            judged = ("chainrule",) if " eager " in label else ("compiled",) \
+                if " compiled " in label else ("chainrule", "compiled")  # (W3 names which)
+            for mine in judged:
                 if mine in res:
                     ratio = res[peer][0] / res[mine][0]
                     ok = ratio >= need if need != 1.0 or peer != "torch" or workload != "W1" \
@@ -222,6 +231,16 @@ def summary(all_results, imp, rss):
                     met |= ok
                     parts.append(f"{'eager' if mine == 'chainrule' else 'compiled'} {ratio:.2f}")
             cells.append(f"{threads}: {', '.join(parts)} {'ok' if met else 'MISSED'}")
+        print(f"  {label:<28} " + "   ".join(cells))
+    for label, workload, batch, ref, peer, need in REFERENCE_TARGETS:
+        cells = []
+        for threads, results in all_results.items():
+            res = results.get(f"{workload}/{batch}")
+            if res is None or ref not in res or peer not in res:
+                cells.append(f"{threads}: n/a")
+                continue
+            ratio = res[peer][0] / res[ref][0]
+            cells.append(f"{threads}: {ratio:.2f} {'ok' if ratio >= need else 'MISSED'}")
         print(f"  {label:<28} " + "   ".join(cells))
     if imp is not None:
         print(f"  {'import chainrule <= 0.2 s':<28} {imp[0]:.3f} s [{imp[1]:.3f}-{imp[2]:.3f}] "
@@ -237,7 +256,8 @@ def parse(argv):
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 short blocks per case")
     ap.add_argument("--threads", choices=["1", "default", "both"], default="both")
-    ap.add_argument("--only", nargs="+", default=["W1", "W2", "W4"], choices=["W1", "W2", "W4"])
+    ap.add_argument("--only", nargs="+", default=["W1", "W2", "W3", "W4"],
+                    choices=["W1", "W2", "W3", "W4"])
     ap.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
     ap.add_argument("--repeats", type=int, help="timed blocks per case and peer")
     ap.add_argument("--block", type=float, help="seconds per timed block")

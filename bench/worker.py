@@ -37,6 +37,10 @@ def build(peer, workload, batch):
         return peer.w2(*workloads.w2_data(batch))
     if workload == "W4":
         return peer.w4(*workloads.w1_data(batch))
+    if workload == "W3":
+        from bench import lenet
+
+        return peer.w3(*lenet.w3_data(batch))
     raise ValueError(f"unknown workload {workload!r}")
 
 

@@ -5,6 +5,7 @@ compared number for number before anything is timed.
 
   W1  784-256-128-10 ReLU MLP, softmax cross-entropy, Adam (lr 1e-3), batch 32 / 128 / 1024
   W2  2-16-1 sigmoid network (sigmoid after both layers), MSE, SGD (lr 0.1), batch 32
+  W3  LeNet-5 on 28x28 inputs, cross-entropy, SGD with momentum, batch 64 (bench/lenet.py)
   W4  Hessian-vector product H v of the W1 loss w.r.t. all its parameters, batch 128
 """
 
@@ -84,3 +85,4 @@ WORKLOADS = {
     "W2": "2-16-1 sigmoid net, MSE, SGD",
     "W4": "Hessian-vector product of the W1 loss",
 }
+WORKLOADS["W3"] = "LeNet-5 28x28, cross-entropy, SGD momentum (bench/lenet.py)"

@@ -68,3 +68,16 @@ def w4(x, y):
         return last[0]
 
     return step, lambda: np.concatenate([h.numpy().ravel() for h in last[0]])
+
+
+def w3(x, y):
+    """LeNet-5 (bench/lenet.py) from cr.nn layers, SGD with momentum."""
+    import chainrule as cr
+    import chainrule.nn.functional as F
+    from bench import lenet
+
+    model = lenet.lenet(cr.nn)
+    for p, w in zip(model.parameters(), lenet.initial_weights()):
+        p.data[...] = w
+    opt = cr.optim.SGD(model.parameters(), **lenet.SGD_MOMENTUM)
+    return training_step(model, opt, F.cross_entropy, cr.tensor(x), y)

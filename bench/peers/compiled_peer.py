@@ -39,3 +39,4 @@ def _compiled(factory):
 w1 = _compiled(chainrule_peer.w1)
 w2 = _compiled(chainrule_peer.w2)
 w4 = _compiled(chainrule_peer.w4)
+w3 = _compiled(chainrule_peer.w3)

@@ -125,3 +125,49 @@ def w4(x, y):
         last[0] = jax.block_until_ready(hvp(params, v, x, y))
 
     return step, lambda: np.concatenate([np.asarray(h).ravel() for h in last[0]])
+
+
+def w3(x, y):
+    """LeNet-5 (bench/lenet.py): lax convolutions and reduce_window max pools, SGD with momentum,
+    the whole step one jitted call."""
+    import jax
+    import jax.numpy as jnp
+
+    from bench import lenet
+
+    lr, mu = lenet.SGD_MOMENTUM["lr"], lenet.SGD_MOMENTUM["momentum"]
+
+    def conv(h, W, b, pad):
+        h = jax.lax.conv_general_dilated(h, W, (1, 1), [(pad, pad), (pad, pad)],
+                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return h + b[None, :, None, None]
+
+    def pool(h):
+        return jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2),
+                                     "VALID")
+
+    def loss_fn(params, x, y):
+        W1, b1, W2, b2, W3, b3, W4, b4, W5, b5 = params
+        h = pool(jnp.maximum(conv(x, W1, b1, 2), 0))
+        h = pool(jnp.maximum(conv(h, W2, b2, 0), 0)).reshape(len(x), -1)
+        h = jnp.maximum(h @ W3.T + b3, 0)
+        h = jnp.maximum(h @ W4.T + b4, 0)
+        logp = jax.nn.log_softmax(h @ W5.T + b5, axis=-1)
+        return -logp[jnp.arange(len(y)), y].mean()
+
+    @jax.jit
+    def update(params, velocity, x, y):
+        loss, g = jax.value_and_grad(loss_fn)(params, x, y)
+        velocity = [mu * v + gi for v, gi in zip(velocity, g)]  # torch's SGD momentum
+        return [p - lr * v for p, v in zip(params, velocity)], velocity, loss
+
+    state = [[jnp.asarray(w) for w in lenet.initial_weights()], None]
+    state[1] = [jnp.zeros_like(p) for p in state[0]]
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    last = [None]
+
+    def step():
+        state[0], state[1], loss = update(state[0], state[1], x, y)
+        last[0] = loss.block_until_ready()
+
+    return step, lambda: float(last[0])

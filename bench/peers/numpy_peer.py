@@ -191,3 +191,10 @@ def w4(x, y):
         np.sum(rd1, 0, out=out[1])
 
     return step, lambda: np.concatenate([a.ravel() for a in out])
+
+
+def w3(x, y):
+    """LeNet-5 by hand: im2col GEMMs in CNHW layout, preallocated buffers (bench/lenet_numpy.py)."""
+    from bench import lenet_numpy
+
+    return lenet_numpy.w3(x, y)

@@ -77,3 +77,18 @@ def w4(x, y):
         last[0] = torch.autograd.grad(dot, params)
 
     return step, lambda: np.concatenate([h.detach().numpy().ravel() for h in last[0]])
+
+
+def w3(x, y):
+    """LeNet-5 (bench/lenet.py) from torch.nn layers (oneDNN convolutions), SGD with momentum."""
+    import torch
+
+    from bench import lenet
+
+    model = lenet.lenet(torch.nn)
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), lenet.initial_weights()):
+            p.copy_(torch.from_numpy(w))
+    opt = torch.optim.SGD(model.parameters(), **lenet.SGD_MOMENTUM)
+    return training_step(model, opt, torch.nn.functional.cross_entropy, torch.from_numpy(x),
+                         torch.from_numpy(y))

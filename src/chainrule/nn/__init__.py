@@ -41,6 +41,18 @@ from chainrule.nn.layers import (
     Softplus,
     Tanh,
 )
+from chainrule.nn.layers.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from chainrule.nn.layers.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from chainrule.nn.layers.spatial import BatchNorm2d, Dropout2d, GroupNorm, Unflatten, Upsample
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.penalties import l1_penalty, l2_penalty, penalized
 
@@ -51,4 +63,10 @@ __all__ = [
     "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Sin", "SineLayer",
     "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "functional", "init", "l1_penalty",
     "l2_penalty", "penalized", "penalties", "utils",
+]
+__all__ += [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose1d",
+    "ConvTranspose2d", "Dropout2d", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unflatten",
+    "Upsample",
 ]

@@ -139,8 +139,8 @@ def embedding(input, weight, padding_idx=None):
     rows = weight[idx]
     if padding_idx is None:
         return rows
-    pad = (idx == padding_idx % n).unsqueeze(-1)  # PyTorch allows a negative padding_idx
-    return _ops.where(pad, weight.detach()[idx], rows)  # same values, no gradient at padding
+    at_pad = (idx == padding_idx % n).unsqueeze(-1)  # PyTorch allows a negative padding_idx
+    return _ops.where(at_pad, weight.detach()[idx], rows)  # same values, no gradient at padding
 
 
 # ---- normalization -------------------------------------------------------------------------
@@ -225,3 +225,25 @@ def _blend(running, batch, momentum, scale=1.0):
         else:
             running *= 1 - momentum
             running += momentum * batch._data
+
+# ---- convolution, pooling, padding and resampling (registered in chainrule.ops) ------------
+from chainrule.nn.functional_spatial import dropout2d, group_norm  # noqa: E402, F401
+from chainrule.ops.conv import (  # noqa: E402, F401  (re-exported)
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    unfold,
+)
+from chainrule.ops.pool import (  # noqa: E402, F401  (re-exported)
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+from chainrule.ops.resample import interpolate, pad  # noqa: E402, F401  (re-exported)

@@ -99,7 +99,7 @@ def _findings_section(findings):
 
 def render_report(history, *, title="chainrule training report", config=None, timing=None,
                   final_metrics=None, confusion_matrix=None, class_names=None,
-                  gradient_flow=None, spectra=None, boundary=None, findings=None):
+                  gradient_flow=None, spectra=None, boundary=None, findings=None, cnn=None):
     """The report as an HTML string (see write_report for the arguments)."""
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if history.stop_reason:
@@ -155,6 +155,19 @@ def render_report(history, *, title="chainrule training report", config=None, ti
                   '<p class="note">The predicted class over the input plane (shaded), with the '
                   "data points on top.</p>",
                   _img(plots.decision_boundary(predict, X, y, class_names), "decision boundary")]
+    if cnn is not None:
+        from chainrule.report import filters
+
+        W, image, maps = cnn
+        parts += ["<h2>Convolution filters</h2>",
+                  '<p class="note">The first convolution\'s learned filters, one per output '
+                  "channel (blue negative, red positive): each is slid over the image, and its "
+                  "dot product with every patch is one pixel of that channel's feature map.</p>",
+                  _img(filters.filters(W), "first-layer convolution filters"),
+                  "<h2>Feature maps</h2>",
+                  '<p class="note">One test image and the maps the first convolution (with its '
+                  "activation) makes of it: where each filter's pattern appears.</p>",
+                  _img(filters.feature_maps(image, maps), "feature maps of one input")]
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
@@ -173,6 +186,8 @@ def write_report(path, history, **sections):
         boundary: (predict, X, y) for a 2-D classifier; predict maps (N, 2) -> labels.
         findings: cr.inspect Findings, or dicts of their fields with the "step" they were
             seen at (None: after training); an empty list says "No problems found".
+        cnn: (filters (C, kh, kw), image (H, W), feature maps (C, H', W')) of a CNN's first
+            convolution, shown as two figures.
     """
     from chainrule.train.checkpoint import atomic_write
 

@@ -15,6 +15,7 @@ from chainrule.nn.layers.activation import (
     Tanh,
 )
 from chainrule.nn.layers.container import ModuleDict, ModuleList, Sequential
+from chainrule.nn.layers.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from chainrule.nn.layers.dropout import Dropout
 from chainrule.nn.layers.embedding import Embedding
 from chainrule.nn.layers.linear import Flatten, Identity, Linear, SineLayer
@@ -30,6 +31,17 @@ from chainrule.nn.layers.loss import (
     SmoothL1Loss,
 )
 from chainrule.nn.layers.normalization import BatchNorm1d, LayerNorm
+from chainrule.nn.layers.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from chainrule.nn.layers.spatial import BatchNorm2d, Dropout2d, GroupNorm, Unflatten, Upsample
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU",
@@ -37,4 +49,10 @@ __all__ = [
     "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "ModuleDict", "ModuleList", "NLLLoss",
     "ReLU", "Sequential", "SiLU", "Sigmoid", "Sin", "SineLayer", "SmoothL1Loss", "Softmax",
     "Softplus", "Tanh",
+]
+__all__ += [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose1d",
+    "ConvTranspose2d", "Dropout2d", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unflatten",
+    "Upsample",
 ]

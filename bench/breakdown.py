@@ -99,49 +99,24 @@ def breakdown(workload="W1", batch=32, steps=300, compiled=False):
     cost, less the timed NumPy parts, is the Python share. With `compiled`, the step is the
     cr.compile replay (traced after the forwards are wrapped, so its lines call the timers).
     """
-    if compiled:
-        return _replay_breakdown(workload, batch, steps)
-    import chainrule as cr
-    from chainrule.core import engine
-    from chainrule.core.function import Function
-    from chainrule.ops.linalg import MatMul
-    from chainrule.ops.nn_ops import Linear
-
     data = workloads.w1_data(batch) if workload == "W1" else workloads.w2_data(batch)
-    make = chainrule_peer.w1 if workload == "W1" else chainrule_peer.w2
+    peer = compiled_peer if compiled else chainrule_peer
+    make = peer.w1 if workload == "W1" else peer.w2
     plain = median_step(make(*data)[0], steps)
+    if compiled:  # the replay calls the update rule; its scaffold counts as glue
+        total, parts = _timed_parts(make, data, steps, "update")
+        rows = {
+            "BLAS (GEMM + bias)": parts["blas"],
+            "elementwise NumPy (replayed forwards)": parts["elementwise"],
+            "gradient copies into the flat buffer": parts["grad copies"],
+            "optimizer: its update rule (flat passes)": parts["optimizer"],
+        }
+        rows["Python glue (replay lines, guards, scaffolds)"] = max(
+            total - sum(rows.values()), 0.0)
+        return plain, rows, {"recorded": 0, "unrecorded": 0}
     optimizer_numpy = median_step(_numpy_optimizer(workload), steps)
     calls = _count_calls(make(*data)[0])
-
-    totals = {"blas": 0.0, "elementwise": 0.0, "grad copies": 0.0, "optimizer": 0.0,
-              "wrapped calls": 0}
-    patched = []
-    for cls in _subclasses(Function):
-        if "forward" in cls.__dict__:
-            bucket = "blas" if issubclass(cls, (MatMul, Linear)) else "elementwise"
-            patched.append((cls, "forward", cls.__dict__["forward"]))
-            cls.forward = _timed(cls.__dict__["forward"], bucket, totals)
-    patched.append((engine, "_first_grad", engine._first_grad))
-    engine._first_grad = _timed(engine._first_grad, "grad copies", totals)
-    for cls in (cr.optim.Adam, cr.optim.SGD):
-        patched.append((cls, "step", cls.step))
-        cls.step = _timed(cls.step, "optimizer", totals)
-    try:
-        step, _ = make(*data)
-        blocks = []
-        for _ in range(7):  # the block with the median step time
-            for k in totals:
-                totals[k] = 0
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            blocks.append((time.perf_counter() - t0, dict(totals)))
-    finally:
-        for owner, name, fn in reversed(patched):
-            setattr(owner, name, fn)
-    total, parts = sorted(blocks, key=lambda b: b[0])[len(blocks) // 2]
-    total = (total - parts.pop("wrapped calls") * _wrapper_cost()) / steps
-    parts = {k: v / steps for k, v in parts.items()}
+    total, parts = _timed_parts(make, data, steps, "step")
     name = "Adam" if workload == "W1" else "SGD"
     numpy_part = min(optimizer_numpy, parts["optimizer"])
     rows = {
@@ -156,20 +131,17 @@ def breakdown(workload="W1", batch=32, steps=300, compiled=False):
     return plain, rows, calls
 
 
-def _replay_breakdown(workload, batch, steps):
-    """breakdown() of the compiled step: the replay's BLAS and elementwise forwards, the
-    gradient hand-over's copies, the optimizer's update rule, and the rest (Python glue: the
-    replay's lines, the call's guards, the optimizer's scaffold, zero_grad)."""
+def _timed_parts(make, data, steps, optimizer_method):
+    """(seconds per step less the wrappers' cost, {part: seconds per step}) of the block with
+    the median time, every primitive's forward (and forward_into), the engine's first-gradient
+    copies and the optimizers' `optimizer_method` wrapped in timers."""
     import chainrule as cr
     from chainrule.core import engine
     from chainrule.core.function import Function
     from chainrule.ops.linalg import MatMul
     from chainrule.ops.nn_ops import Linear
 
-    data = workloads.w1_data(batch) if workload == "W1" else workloads.w2_data(batch)
-    make = compiled_peer.w1 if workload == "W1" else compiled_peer.w2
-    plain = median_step(make(*data)[0], steps)
-    totals = {"blas": 0.0, "elementwise": 0.0, "grad copies": 0.0, "update": 0.0,
+    totals = {"blas": 0.0, "elementwise": 0.0, "grad copies": 0.0, "optimizer": 0.0,
               "wrapped calls": 0}
     patched = []
     for cls in _subclasses(Function):
@@ -181,8 +153,9 @@ def _replay_breakdown(workload, batch, steps):
     patched.append((engine, "_first_grad", engine._first_grad))
     engine._first_grad = _timed(engine._first_grad, "grad copies", totals)
     for cls in (cr.optim.Adam, cr.optim.SGD):
-        patched.append((cls, "update", cls.__dict__["update"]))
-        cls.update = _timed(cls.__dict__["update"], "update", totals)
+        method = getattr(cls, optimizer_method)
+        patched.append((cls, optimizer_method, cls.__dict__.get(optimizer_method)))
+        setattr(cls, optimizer_method, _timed(method, "optimizer", totals))
     try:
         step, _ = make(*data)
         blocks = []
@@ -195,18 +168,13 @@ def _replay_breakdown(workload, batch, steps):
             blocks.append((time.perf_counter() - t0, dict(totals)))
     finally:
         for owner, name, fn in reversed(patched):
-            setattr(owner, name, fn)
+            if fn is None:  # inherited: drop the timer, the base class's method shows again
+                delattr(owner, name)
+            else:
+                setattr(owner, name, fn)
     total, parts = sorted(blocks, key=lambda b: b[0])[len(blocks) // 2]
     total = (total - parts.pop("wrapped calls") * _wrapper_cost()) / steps
-    parts = {k: v / steps for k, v in parts.items()}
-    rows = {
-        "BLAS (GEMM + bias)": parts["blas"],
-        "elementwise NumPy (replayed forwards)": parts["elementwise"],
-        "gradient copies into the flat buffer": parts["grad copies"],
-        "optimizer: its update rule (flat passes)": parts["update"],
-    }
-    rows["Python glue (replay lines, guards, scaffolds)"] = max(total - sum(rows.values()), 0.0)
-    return plain, rows, {"recorded": 0, "unrecorded": 0}
+    return total, {k: v / steps for k, v in parts.items()}
 
 
 def _count_calls(step, steps=20):

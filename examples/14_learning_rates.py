@@ -68,6 +68,7 @@ schedules = {
                lambda t: lr0 * (1 + math.cos(math.pi * t / epochs)) / 2),
 }
 X_moons, y_moons = cr.data.make_moons(200, noise=0.2, seed=0)
+X_moons = X_moons.astype(np.float64)  # the models are float64 (the default dtype above)
 print("2. schedules (SGD on moons, 2-16-2 tanh network):")
 for name, (make, formula) in schedules.items():
     cr.manual_seed(0)

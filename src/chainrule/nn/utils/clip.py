@@ -1,4 +1,4 @@
-"""Gradient clipping and flat parameter vectors (torch.nn.utils)."""
+"""Gradient clipping and flat parameter vectors (torch.nn.utils.clip_grad, convert_parameters)."""
 
 import numpy as np
 

@@ -1,0 +1,8 @@
+"""torch.nn.utils: gradient clipping and flat parameter vectors (one submodule per family)."""
+
+from chainrule.nn.utils.clip import (  # noqa: F401
+    clip_grad_norm_,
+    clip_grad_value_,
+    parameters_to_vector,
+    vector_to_parameters,
+)

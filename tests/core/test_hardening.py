@@ -35,6 +35,35 @@ def test_float32_mean_and_var_along_a_long_strided_axis_are_accurate():
     np.testing.assert_allclose(t.sum(0).numpy(), x.astype(np.float64).sum(0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape, dim", [((20, 20_000, 10), 1), ((64, 4096, 16), (0, 1)),
+                                        ((300_001, 3), 0)])
+def test_float32_sums_along_middle_and_several_strided_dims_are_accurate(shape, dim):
+    x = (np.random.default_rng(1).standard_normal(shape) + 1e3).astype(np.float32)
+    got = cr.tensor(x).sum(dim).numpy()
+    np.testing.assert_allclose(got, x.astype(np.float64).sum(dim), rtol=1e-6)
+
+
+def _blocked_reference(x, a, block=128):
+    """The strided sum as specified: blocks of 128 by np.add.reduce, their sums alike."""
+    n = x.shape[a]
+    if n <= 2 * block or (a == x.ndim - 1 and x.strides[a] == x.itemsize):
+        return np.add.reduce(x, a, keepdims=True)
+    k, lead = n - n % block, (slice(None),) * a
+    head = x[lead + (slice(0, k),)].reshape(x.shape[:a] + (k // block, block) + x.shape[a + 1:])
+    s = _blocked_reference(np.add.reduce(head, a + 1), a, block)
+    return s + np.add.reduce(x[lead + (slice(k, None),)], a, keepdims=True) if k < n else s
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_the_blocked_sum_is_bit_identical_to_block_by_block_add_reduce(dtype):
+    from chainrule.ops.reduction import accurate_sum
+
+    rng = np.random.default_rng(2)
+    for shape, a in [((100_003, 10), 0), ((4096, 256), 0), ((7, 5000, 3), 1)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        assert np.array_equal(accurate_sum(x, (a,), True), _blocked_reference(x, a)), shape
+
+
 def test_batch_norm_of_offset_data_has_unit_spread():
     x = cr.tensor(_strided_data()[:200_000])
     bn = cr.nn.BatchNorm1d(10)

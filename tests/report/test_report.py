@@ -103,6 +103,43 @@ def test_deep_net_gradient_flow_legend_leaves_the_panels_free():
     assert all(not box.overlaps(ax.get_window_extent()) for ax in panels)
 
 
+def _drawn(draw):
+    """The Figure a report plot function renders (captured at savefig)."""
+    from matplotlib.figure import Figure
+
+    captured, original = {}, Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        captured["fig"] = fig
+        return original(fig, *args, **kwargs)
+
+    Figure.savefig = keep
+    try:
+        draw()
+    finally:
+        Figure.savefig = original
+    captured["fig"].canvas.draw()
+    return captured["fig"]
+
+
+def test_deep_net_weight_spectra_have_distinct_colours_and_no_legend_over_the_curves():
+    from matplotlib.colors import to_hex
+
+    from tests.inspect.planted import vanishing
+
+    spectra = cr.inspect.weight_spectra(vanishing().model)
+    assert len(spectra) == 20
+    fig = _drawn(lambda: cr.report.plots.spectra(spectra))
+    (ax,) = [a for a in fig.axes if a.get_lines()]
+    colours = [to_hex(line.get_color()) for line in ax.get_lines()]
+    assert len(colours) == 20 and len(set(colours)) == 20  # no colour stands for two layers
+    legends = [a.get_legend() for a in fig.axes if a.get_legend()] + fig.legends
+    assert all(not lg.get_window_extent().overlaps(ax.get_window_extent()) for lg in legends)
+    shallow = _drawn(lambda: cr.report.plots.spectra(spectra[:3]))  # a legend for a few
+    (ax,) = shallow.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()][0].startswith("0.weight (κ = ")
+
+
 def test_sections_without_data_are_left_out(tmp_path):
     h = cr.train.History()
     h.append(1, {"loss": 1.0, "lr": 0.1})

@@ -136,19 +136,37 @@ def _layer(record, name):
 
 
 def spectra(layer_spectra):
-    """Singular values of each weight matrix, largest first, on a log scale -> PNG bytes."""
-    fig = _figure(6.4, 3.6)
+    """Singular values of each weight matrix, largest first, on a log scale -> PNG bytes.
+
+    Up to 8 layers get the colour cycle and a legend (with each κ); deeper nets one colour per
+    layer from input (dark) to output (light) and a colour bar, as in gradient_flow (the table
+    under the figure lists every κ), so no colour stands for two layers and nothing covers the
+    curves.
+    """
+    many = len(layer_spectra) > 8
+    fig = _figure(7.2 if many else 6.4, 3.6)
     ax = fig.subplots()
-    for s in layer_spectra:
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    cmap = colormaps["viridis"]
+    for i, s in enumerate(layer_spectra):
         sv = np.asarray(s.singular_values, dtype=np.float64)
+        colour = {"color": cmap(i / max(len(layer_spectra) - 1, 1))} if many else {}
         ax.plot(np.arange(1, sv.size + 1), np.maximum(sv, 1e-12), marker=".",
-                label=f"{s.name} (κ = {s.condition_number:.3g})")
+                label=f"{s.name} (κ = {s.condition_number:.3g})", **colour)
     ax.set_yscale("log")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("index i")
     ax.set_ylabel("singular value σᵢ")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    if many:
+        bar = fig.colorbar(ScalarMappable(Normalize(1, len(layer_spectra)), cmap), ax=ax,
+                           pad=0.01)
+        bar.set_label("weight layer (1 = input side)")
+    else:
+        ax.legend(fontsize=7)
     return _png(fig)
 
 

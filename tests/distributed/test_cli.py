@@ -73,6 +73,29 @@ def test_mpiexec_runs_chainrule_train_directly_with_an_uneven_last_batch(one_pro
 
 
 @needs_mpi
+def test_a_distributed_checkpoint_resumes_exactly_and_in_one_process_too(one_process, tmp_path):
+    """--resume with the same --nproc continues bit for bit; in 1 process, up to summation
+    order (the global batches are the same)."""
+    full, part, alone = tmp_path / "full", tmp_path / "part", tmp_path / "alone"
+    for out, epochs in ((full, 3), (part, 2)):
+        check(subprocess.run(_cli(*WINE[:3], "--epochs", epochs, "--seed", 0, "--nproc", 2,
+                                  "--out", out), capture_output=True, text=True, timeout=180,
+                             env=environment()))
+    ck = part / "checkpoint.safetensors"
+    assert cr.train.load(ck)["epoch"] == 2
+    check(subprocess.run(_cli("train", "--resume", ck, "--epochs", 3, "--nproc", 2, "--out",
+                              part), capture_output=True, text=True, timeout=180,
+                         env=environment()))
+    a, b = cr.train.load(part / "model.safetensors"), cr.train.load(full / "model.safetensors")
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in b)
+    ours, theirs = _history(part), _history(full)
+    assert {k: v for k, v in ours.items() if k != "time"} == \
+        {k: v for k, v in theirs.items() if k != "time"}
+    assert main(["train", "--resume", str(ck), "--epochs", "3", "--out", str(alone)]) == 0
+    _assert_same_run(alone, one_process)
+
+
+@needs_mpi
 def test_nproc_must_match_the_mpi_job_it_runs_in(tmp_path):
     run = run_job(2, ["-m", "chainrule.cli", *WINE, "--nproc", 3, "--out", tmp_path],
                   timeout=120, launcher=False)

@@ -52,11 +52,19 @@ def _cli(*args):
     return [sys.executable, "-m", "chainrule.cli", *map(str, args)]
 
 
-@needs_mpi
-def test_nproc_2_trains_the_same_model_and_only_rank_0_prints(one_process, tmp_path):
-    run = subprocess.run(_cli(*WINE, "--nproc", 2, "--out", tmp_path), capture_output=True,
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    """The `--nproc 2` run of WINE: (its output directory, the finished process)."""
+    out = tmp_path_factory.mktemp("two")
+    run = subprocess.run(_cli(*WINE, "--nproc", 2, "--out", out), capture_output=True,
                          text=True, timeout=180, env=environment())
     check(run)
+    return out, run
+
+
+@needs_mpi
+def test_nproc_2_trains_the_same_model_and_only_rank_0_prints(one_process, two_processes):
+    tmp_path, run = two_processes
     assert run.stdout.count("chainrule train: wine") == 1 and ", 2 processes" in run.stdout
     assert run.stdout.count("\nepoch ") == 3 and run.stdout.count("final: ") == 1
     assert {"model.safetensors", "history.json", "report.html",
@@ -73,14 +81,14 @@ def test_mpiexec_runs_chainrule_train_directly_with_an_uneven_last_batch(one_pro
 
 
 @needs_mpi
-def test_a_distributed_checkpoint_resumes_exactly_and_in_one_process_too(one_process, tmp_path):
+def test_a_distributed_checkpoint_resumes_exactly_and_in_one_process_too(one_process,
+                                                                        two_processes, tmp_path):
     """--resume with the same --nproc continues bit for bit; in 1 process, up to summation
     order (the global batches are the same)."""
-    full, part, alone = tmp_path / "full", tmp_path / "part", tmp_path / "alone"
-    for out, epochs in ((full, 3), (part, 2)):
-        check(subprocess.run(_cli(*WINE[:3], "--epochs", epochs, "--seed", 0, "--nproc", 2,
-                                  "--out", out), capture_output=True, text=True, timeout=180,
-                             env=environment()))
+    (full, _), part, alone = two_processes, tmp_path / "part", tmp_path / "alone"
+    check(subprocess.run(_cli(*WINE[:3], "--epochs", 2, "--seed", 0, "--nproc", 2, "--out",
+                              part), capture_output=True, text=True, timeout=180,
+                         env=environment()))
     ck = part / "checkpoint.safetensors"
     assert cr.train.load(ck)["epoch"] == 2
     check(subprocess.run(_cli("train", "--resume", ck, "--epochs", 3, "--nproc", 2, "--out",

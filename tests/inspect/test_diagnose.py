@@ -49,6 +49,8 @@ CATALOGUE = [
     (P.diverging_lr, dict(lr=1.0, optimizer="Adam", seed=1), "learning_rate_too_high", None,
      "error"),
     (P.diverging_lr, dict(lr=20.0, seed=2), "learning_rate_too_high", None, "error"),
+    # spikes to 6e4 by step 6, then falls back to the chance level: not a catapult
+    (P.diverging_lr, dict(seed=6), "learning_rate_too_high", None, "error"),
     (P.tiny_lr, {}, "learning_rate_too_low", None, "warning"),
     (P.tiny_lr, dict(lr=1e-7, optimizer="Adam", seed=1), "learning_rate_too_low", None,
      "warning"),

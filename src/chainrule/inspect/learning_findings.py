@@ -124,15 +124,19 @@ def trajectory_findings(ev, optimizer_name):
 
 
 def diverged(losses, chance=None):
-    """Non-finite, ended > 10% up, or spiked 10x and made no progress (units died on the way);
-    a rise counts only if it is also 5% of the chance level (when known)."""
+    """Non-finite, ended > 10% up, or spiked 10x and made no progress (units died on the way):
+    a fall of < 1%, or an end at the chance level with a fall of < 5% of it (a spike to 6e4
+    that drops back to chance is no catapult); a rise counts only if it is also 5% of the
+    chance level (when known)."""
     start, end = losses[0], losses[-1]
     if not all(np.isfinite(v) for v in losses):
         return True
     floor = SIGNIFICANT * chance if chance else 0.0
     peak = max(losses)
+    no_progress = end > (1 - NO_PROGRESS) * start or \
+        (chance is not None and end > AT_CHANCE * chance and start - end < floor)
     return (end > DIVERGE * start and end - start > floor) or \
-        (peak > SPIKE * start and peak - start > floor and end > (1 - NO_PROGRESS) * start)
+        (peak > SPIKE * start and peak - start > floor and no_progress)
 
 
 def progressed(losses, chance=None):

@@ -68,8 +68,9 @@ for label, g in grad_norms.items():
     print(f"  {label:24s} t = {STEPS_BPTT - 1}: {g[-1]:.3e}   t = {STEPS_BPTT // 2}: "
           f"{g[STEPS_BPTT // 2]:.3e}   t = 0: {g[0]:.3e}")
 rnn0, lstm0 = grad_norms["RNN (tanh)"][0], grad_norms["LSTM"][0]
+biased0 = grad_norms[f"LSTM, forget bias {FORGET_BIAS:g}"][0]
 print(f"at t = 0 the RNN's gradient is {lstm0 / rnn0:.2e} times smaller than the LSTM's "
-      f"(forget bias {FORGET_BIAS:g}: {grad_norms[f'LSTM, forget bias {FORGET_BIAS:g}'][0] / rnn0:.2e})")
+      f"(forget bias {FORGET_BIAS:g}: {biased0 / rnn0:.2e})")
 fig, ax = plt.subplots(figsize=(7, 4))
 for label, g in grad_norms.items():
     ax.semilogy(np.arange(STEPS_BPTT), g, label=label)

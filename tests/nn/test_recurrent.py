@@ -263,3 +263,28 @@ def test_clear_errors():
     with pytest.raises(ValueError, match=r"lstm_cell: hidden state must have shape \(2, 4\)"):
         w = cr.zeros(16, 3)
         cr.lstm_cell(cr.zeros(2, 3), (cr.zeros(1, 4), cr.zeros(2, 4)), w, cr.zeros(16, 4))
+
+
+def test_compile_keys_packed_lengths_given_as_a_tuple_and_refuses_traced_lengths():
+    cr.manual_seed(0)
+    m = nn.GRU(3, 4)
+
+    def step(x, lengths):
+        _, h = m(R.pack_padded_sequence(x, list(lengths), enforce_sorted=False))
+        loss = h.sum()
+        loss.backward()
+        return loss, m.weight_hh_l0.grad
+
+    compiled = cr.compile(step)
+    rng = np.random.default_rng(0)
+    for lengths in [(5, 2, 3)] * 3 + [(4, 5, 1)] * 3:  # a tuple is part of the trace's key
+        x = cr.tensor(rng.standard_normal((5, 3, 3)).astype(np.float32))
+        m.zero_grad()
+        eager = [t.numpy().copy() for t in step(x, lengths)]
+        m.zero_grad()
+        replay = [t.numpy() for t in compiled(x, lengths)]
+        for a, b in zip(eager, replay):
+            np.testing.assert_array_equal(a, b)
+    traced = cr.compile(lambda x, lengths: m(R.pack_padded_sequence(x, lengths))[1].sum())
+    with pytest.raises(cr.CompileError, match="reads the value of a traced tensor"):
+        traced(cr.zeros(5, 3, 3), cr.tensor(np.array([5, 3, 2])))

@@ -115,6 +115,9 @@ class RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self):
+        """Does nothing (torch compacts its cuDNN weight buffer here; there is none)."""
+
     def _weights(self, layer, d):
         suffix = f"_l{layer}" + ("_reverse" if d else "")
         get = self._parameters.get

@@ -8,9 +8,11 @@ LSTM, the LSTM's gates on a memory task, and RNN vs LSTM accuracy as the memory 
 2. A toy memory task: a sequence whose first symbol (one of K) is followed by L - 1 distractor
    symbols; the answer is the first symbol, read from the last hidden state. RNN and LSTM are
    trained for each length L; accuracy vs L is plotted.
-3. The trained LSTM's gates on one sequence, recomputed from its weights (and checked to give
-   the layer's own output): the input gate opens at the first step, the forget gate stays
-   near 1 to keep the symbol, the output gate decides when to show it.
+3. The trained LSTM's gates, recomputed by hand from its weights (and checked to give the
+   layer's own output), on K sequences that differ only in their first symbol: how much the
+   state still depends on that symbol, step by step, for the LSTM's cell (kept: its forget
+   gates are near 1) and for the RNN's hidden state (forgotten), and the forget gates of the
+   units that carry it.
 
 CHAINRULE_QUICK=1 runs small sizes (a few seconds). Plots go to runs/examples/19_sequences/.
 """
@@ -145,51 +147,70 @@ fig.tight_layout()
 fig.savefig(f"{OUT}/memory_accuracy.png", dpi=110)
 plt.close(fig)
 
-# ---- 3. the LSTM's gates on one sequence -----------------------------------------------------
+# ---- 3. the LSTM's gates, and where the first symbol is kept ---------------------------------
+# K sequences with the same distractors that differ only in their first symbol: the spread of a
+# state over the K runs is what the state still knows about that symbol
 solved = [n for n, a in zip(LENGTHS, results["LSTM"]) if a > 0.9]
 length = max(solved) if solved else LENGTHS[-1]
 lstm, head = models["LSTM", length]
-x, y = batch(np.random.default_rng(5), length, 1)
+rnn, rnn_head = models["RNN", length]
+x, _ = batch(np.random.default_rng(5), length, 1)
+seqs = np.repeat(x.numpy(), K, 0)
+seqs[:, 0] = np.eye(K + DISTRACT, dtype=np.float32)[:K]  # first symbol 0, 1, ..., K - 1
 H = HIDDEN
 W_ih, W_hh = lstm.weight_ih_l0.numpy(), lstm.weight_hh_l0.numpy()
 b = lstm.bias_ih_l0.numpy() + lstm.bias_hh_l0.numpy()
-h, c, gates, sig = np.zeros(H), np.zeros(H), [], lambda a: 1 / (1 + np.exp(-a))
-hs = []
+h, c, sig = np.zeros((K, H)), np.zeros((K, H)), lambda a: 1 / (1 + np.exp(-a))
+i_gate, f_gate, o_gate, cells, hs = [], [], [], [], []
 for t in range(length):  # the cell equations, by hand, with torch's gate order i, f, g, o
-    a = W_ih @ x.numpy()[0, t] + W_hh @ h + b
-    i, f, g, o = sig(a[:H]), sig(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sig(a[3 * H:])
+    a = seqs[:, t] @ W_ih.T + h @ W_hh.T + b
+    i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
     c = f * c + i * g
     h = o * np.tanh(c)
-    gates.append((i, f, o, c))
-    hs.append(h)
+    for store, v in ((i_gate, i), (f_gate, f), (o_gate, o), (cells, c), (hs, h)):
+        store.append(v)
+i_gate, f_gate, o_gate, cells, hs = map(np.array, (i_gate, f_gate, o_gate, cells, hs))  # (L, K, H)
 with cr.no_grad():
-    layer_out = lstm(x)[0].numpy()[0]
+    layer_out = lstm(cr.tensor(seqs))[0].numpy().transpose(1, 0, 2)
+    rnn_out = rnn(cr.tensor(seqs))[0].numpy().transpose(1, 0, 2)
+    answers = head(cr.tensor(hs[-1].astype(np.float32))).numpy().argmax(1)
+    rnn_answers = rnn_head(rnn(cr.tensor(seqs))[0][:, -1]).numpy().argmax(1)
+
+
+def spread(states):
+    """||std over the K runs||, per step: how much the state depends on the first symbol."""
+    return np.linalg.norm(states.std(1), axis=1)
+
+
 print()
 print(f"LSTM gates at L = {length} (its longest solved length), recomputed from its weights: "
-      f"max |h - layer output| = {np.abs(np.array(hs) - layer_out).max():.1e}")
-i_gate = np.array([gt[0] for gt in gates])
-f_gate = np.array([gt[1] for gt in gates])
-o_gate = np.array([gt[2] for gt in gates])
-cells = np.array([gt[3] for gt in gates])
-print(f"  input gate, mean over units: step 0 {i_gate[0].mean():.3f}, later steps "
-      f"{i_gate[1:].mean():.3f}")
-print(f"  forget gate, mean over units and steps 1..{length - 1}: {f_gate[1:].mean():.3f} "
-      f"(product over the sequence, median unit: {np.median(np.prod(f_gate[1:], 0)):.3f})")
-print(f"  the answer: symbol {int(y.item())}, predicted "
-      f"{int(head(cr.tensor(hs[-1].astype(np.float32))).numpy().argmax())}")
-fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+      f"max |h - layer output| = {np.abs(hs - layer_out).max():.1e}")
+print(f"{K} sequences that differ only in the first symbol: answers LSTM {answers.tolist()}, "
+      f"RNN {rnn_answers.tolist()} (right: {list(range(K))})")
+keep = np.argsort(cells[-1].std(0))[-4:]  # the units that carry the symbol at the end
+print(f"spread of the state over the {K} first symbols, step 0 -> {length - 1}: "
+      f"LSTM cell c {spread(cells)[0]:.3f} -> {spread(cells)[-1]:.3f}, "
+      f"LSTM h {spread(hs)[0]:.3f} -> {spread(hs)[-1]:.3f}, "
+      f"RNN h {spread(rnn_out)[0]:.3f} -> {spread(rnn_out)[-1]:.2e}")
+print(f"  input gate at step 0 (mean over units) {i_gate[0].mean():.3f}; forget gate over steps "
+      f"1..{length - 1}: all units {f_gate[1:].mean():.3f}, the 4 units that carry the symbol "
+      f"{f_gate[1:, :, keep].mean():.4f}")
+fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
 for name, v in (("input gate i", i_gate), ("forget gate f", f_gate), ("output gate o", o_gate)):
-    axes[0].plot(v.mean(1), label=f"{name} (mean over units)")
+    axes[0].plot(v.mean((1, 2)), label=f"{name} (mean over units)")
+axes[0].plot(f_gate[:, :, keep].mean((1, 2)), "--", label="forget gate of the 4 units that "
+             "carry the symbol")
 axes[0].set_ylabel("gate value")
 axes[0].set_ylim(0, 1.05)
-axes[0].legend(loc="lower right")
-axes[0].set_title(f"LSTM gates on one sequence of the memory task (L = {length}, symbol "
-                  f"{int(y.item())})")
-im = axes[1].imshow(cells.T, aspect="auto", cmap="coolwarm", interpolation="nearest")
+axes[0].legend(loc="lower right", fontsize=8)
+axes[0].set_title(f"Trained LSTM on the memory task (L = {length})")
+for label, states in (("LSTM cell c_t", cells), ("LSTM h_t", hs), ("RNN h_t", rnn_out)):
+    axes[1].semilogy(spread(states) + 1e-12, label=label)
 axes[1].set_xlabel("step t")
-axes[1].set_ylabel("cell unit")
-axes[1].set_title("cell state c_t per unit")
-fig.colorbar(im, ax=axes, shrink=0.6)
+axes[1].set_ylabel(f"spread over the {K} first symbols")
+axes[1].set_title("What the state still knows about the first symbol")
+axes[1].legend(fontsize=8)
+fig.tight_layout()
 fig.savefig(f"{OUT}/lstm_gates.png", dpi=110)
 plt.close(fig)
 print(f"plots: {OUT}/bptt_gradients.png, memory_accuracy.png, lstm_gates.png")

@@ -176,7 +176,8 @@ def test_dropout_between_layers_only_while_training():
     m.train()
     c = m(x)[0].numpy()
     assert not np.allclose(a, c)
-    one = nn.GRU(3, 4, num_layers=1, dropout=0.5).double()  # nothing between layers
+    with pytest.warns(UserWarning, match="with num_layers=1 it does nothing"):
+        one = nn.GRU(3, 4, num_layers=1, dropout=0.5).double()  # nothing between layers
     one.load_state_dict({k: v for k, v in m.state_dict().items() if "_l0" in k})
     np.testing.assert_array_equal(one(x)[0].numpy(), one.eval()(x)[0].numpy())
 

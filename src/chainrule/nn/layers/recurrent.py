@@ -11,6 +11,7 @@ stays at its last valid step and a reverse direction starts at each sequence's o
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -87,6 +88,9 @@ class RNNBase(Module):
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
                 not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1]; got {dropout!r}")
+        if dropout and num_layers == 1:  # torch warns the same way
+            warnings.warn(f"{name}: dropout={dropout} adds dropout between layers, so with "
+                          "num_layers=1 it does nothing", UserWarning, stacklevel=3)
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size={proj_size} (LSTM with projections) "
                                       "is not implemented in chainrule; use proj_size=0")

@@ -259,6 +259,14 @@ def test_clear_errors():
         nn.RNN(3, 4)(_x(2, 3))
     with pytest.raises(ValueError, match=r"LSTMCell: expected h of shape \(2, 4\)"):
         nn.LSTMCell(3, 4)(cr.zeros(2, 3), (cr.zeros(3, 4), cr.zeros(2, 4)))
+    with pytest.raises(ValueError, match=r"expected h_0 of shape \(1, 3, 4\) .*PackedSequence, "
+                                         r"batch_sizes\[0\]"):
+        nn.RNN(3, 4)(R.pack_sequence([cr.zeros(2, 3)] * 3), cr.zeros(1, 2, 4))
+    with pytest.raises(TypeError, match="h_0 dtype float64 differs from the weights' dtype"):
+        nn.RNN(3, 4)(cr.zeros(5, 2, 3), _x(1, 2, 4))
+    with pytest.raises(ValueError, match=r"sequence length must be positive; got input of shape "
+                                         r"\(0, 2, 3\)"):
+        nn.GRU(3, 4)(cr.zeros(0, 2, 3))
     with pytest.raises(ValueError, match=r"unbatched: no batch dim"):
         nn.RNN(3, 4)(cr.zeros(5, 3), cr.zeros(1, 2, 4))
     with pytest.raises(ValueError, match=r"lstm_cell: hidden state must have shape \(2, 4\)"):

@@ -155,10 +155,15 @@ class RNNBase(Module):
         if tuple(state.shape) != want:
             where = ("dim 0 with batch_first=True" if self.batch_first else
                      "dim 1 with batch_first=False") if batched else "unbatched: no batch dim"
+            if input_shape is None:
+                input_shape, where = "PackedSequence", "batch_sizes[0]"
             raise ValueError(f"{name}: expected {what} of shape {want} (num_layers * "
                              f"num_directions, batch, hidden_size); got {state.shape} (the "
                              f"batch size {batch} is read from the input {input_shape}, "
                              f"{where})")
+        if state.dtype != self.weight_ih_l0.dtype:
+            raise TypeError(f"{name}: {what} dtype {state.dtype} differs from the weights' dtype "
+                            f"{self.weight_ih_l0.dtype}")
         return state if batched else state.unsqueeze(1)
 
     def forward(self, input, hx=None):
@@ -167,7 +172,7 @@ class RNNBase(Module):
         if packed:
             data, batch_sizes, sorted_indices, unsorted_indices = input
             sizes = [int(n) for n in batch_sizes.numpy()]
-            batch, batched, shape = sizes[0], True, data.shape
+            batch, batched, shape = sizes[0], True, None
             self._check_input(data.unsqueeze(0))
             x = data
         else:
@@ -179,6 +184,9 @@ class RNNBase(Module):
             elif self.batch_first:
                 x = x.transpose(0, 1)
             steps, batch = x.shape[0], x.shape[1]
+            if steps == 0:
+                raise ValueError(f"{name}: the sequence length must be positive; got input of "
+                                 f"shape {shape}")
             sizes = [batch] * steps
             x = x.reshape(steps * batch, self.input_size)
             sorted_indices = unsorted_indices = None

@@ -52,6 +52,7 @@ from chainrule.nn.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from chainrule.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from chainrule.nn.layers.spatial import BatchNorm2d, Dropout2d, GroupNorm, Unflatten, Upsample
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.penalties import l1_penalty, l2_penalty, penalized
@@ -70,3 +71,4 @@ __all__ += [
     "ConvTranspose2d", "Dropout2d", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unflatten",
     "Upsample",
 ]
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]

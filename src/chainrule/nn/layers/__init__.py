@@ -41,6 +41,7 @@ from chainrule.nn.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from chainrule.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from chainrule.nn.layers.spatial import BatchNorm2d, Dropout2d, GroupNorm, Unflatten, Upsample
 
 __all__ = [
@@ -56,3 +57,4 @@ __all__ += [
     "ConvTranspose2d", "Dropout2d", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unflatten",
     "Upsample",
 ]
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]

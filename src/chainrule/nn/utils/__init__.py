@@ -1,5 +1,6 @@
 """torch.nn.utils: gradient clipping and flat parameter vectors (one submodule per family)."""
 
+from chainrule.nn.utils import rnn  # noqa: F401
 from chainrule.nn.utils.clip import (  # noqa: F401
     clip_grad_norm_,
     clip_grad_value_,

@@ -4,8 +4,29 @@ import re
 
 
 def render(doc, fmt):
-    """The derivation `doc` (built by explain) in the format `fmt`."""
-    return {"text": _text, "markdown": _markdown, "latex": _latex}[fmt](doc)
+    """The derivation `doc` (built by explain) in the format `fmt`, as a Derivation string."""
+    return Derivation({"text": _text, "markdown": _markdown, "latex": _latex}[fmt](doc), doc)
+
+
+class Derivation(str):
+    """explain()'s text (a str), which a notebook displays typeset (HTML, Markdown, LaTeX)."""
+
+    def __new__(cls, text, doc):
+        self = super().__new__(cls, text)
+        self.doc = doc
+        return self
+
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.report.reprs
+        from chainrule.report import reprs
+
+        return reprs.derivation_html(self.doc)
+
+    def _repr_markdown_(self):
+        return _markdown(self.doc)
+
+    def _repr_latex_(self):
+        return "$$" + "\n".join(line for line in _latex(self.doc).splitlines()
+                                 if not line.startswith("%")) + "$$"
 
 
 def _title(doc):

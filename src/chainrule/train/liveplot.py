@@ -67,9 +67,14 @@ class LivePlot(Callback):
         fig.tight_layout()
         self.draws += 1
         if _in_notebook():
-            from IPython.display import display
+            import io
 
+            from IPython.display import Image, display
+
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=90)
+            image = Image(data=buf.getvalue(), format="png")
             if self._handle is None:
-                self._handle = display(fig, display_id=True)
+                self._handle = display(image, display_id=True)
             else:
-                self._handle.update(fig)
+                self._handle.update(image)

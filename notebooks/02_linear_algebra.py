@@ -130,7 +130,7 @@ B = cr.zeros(m, r, requires_grad=True)  # LoRA's init: B = 0, so training starts
 A_ = (0.1 * cr.randn(r, n)).requires_grad_()
 opt = cr.optim.Adam([A_, B], lr=0.05)
 losses = []
-for step in range(150 if QUICK else 600):
+for _ in range(150 if QUICK else 600):
     opt.zero_grad()
     loss = ((X @ (W0 + B @ A_).T - Y) ** 2).mean()
     loss.backward()

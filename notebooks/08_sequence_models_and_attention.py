@@ -164,7 +164,8 @@ for d in (4, 64, 512):
     raw, scaled = dots.var().item(), (dots / np.sqrt(d)).var().item()
     A_raw = cr.softmax(cr.randn(200, 16, d) @ cr.randn(200, d, 1) / 1.0, dim=1)
     A_sc = cr.softmax(cr.randn(200, 16, d) @ cr.randn(200, d, 1) / np.sqrt(d), dim=1)
-    rows.append((d, raw, scaled, A_raw.max(1).values.mean().item(), A_sc.max(1).values.mean().item()))
+    rows.append((d, raw, scaled, A_raw.max(1).values.mean().item(),
+                 A_sc.max(1).values.mean().item()))
     print(f"d = {d:4d}: var(q.k) = {raw:7.1f}, var(q.k/sqrt d) = {scaled:.2f}; mean max "
           f"weight of 16: unscaled {rows[-1][3]:.2f}, scaled {rows[-1][4]:.2f}")
     assert abs(raw / d - 1) < 0.15 and abs(scaled - 1) < 0.15

@@ -5,7 +5,6 @@ import pathlib
 import re
 
 import pytest
-
 from tools import notebooks as nbtools
 
 pytest.importorskip("jupytext")

@@ -19,6 +19,7 @@ import re
 import sys
 import tempfile
 
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -122,20 +123,23 @@ def _repo_link(m):
 
 
 def _executed_notebooks():
-    """{stem: path of an executed .ipynb}: reused from CHAINRULE_EXECUTED_NOTEBOOKS or run now."""
+    """A folder holding notebooks/NN_*.ipynb executed: copied from CHAINRULE_EXECUTED_NOTEBOOKS
+    where that folder has them, else run now (small sizes)."""
+    import shutil
+
     given = os.environ.get("CHAINRULE_EXECUTED_NOTEBOOKS")
-    out = {}
+    tmp = tempfile.TemporaryDirectory(prefix="chainrule-docs-")
+    _TMP.append(tmp)
+    folder = pathlib.Path(tmp.name) / "notebooks"
+    folder.mkdir()
     for path in nbtools.NOTEBOOKS:
         done = pathlib.Path(given) / f"{path.stem}.ipynb" if given else None
         if done is not None and done.exists():
-            out[path.stem] = done
-            continue
-        if not _TMP:
-            _TMP.append(tempfile.TemporaryDirectory(prefix="chainrule-docs-"))
-        folder = pathlib.Path(_TMP[0].name)
-        nb, _ = nbtools.execute(path, folder)
-        out[path.stem] = nbtools.write(nb, folder / f"{path.stem}.ipynb")
-    return out
+            shutil.copy(done, folder / done.name)
+        else:
+            nb, _ = nbtools.execute(path, folder)
+            nbtools.write(nb, folder / f"{path.stem}.ipynb")
+    return folder.parent
 
 
 def _title(stem):
@@ -176,14 +180,17 @@ def on_config(config):
     return config
 
 
+@event_priority(100)  # before mkdocs-jupyter's on_files, which picks up the .ipynb files
 def on_files(files, config):
     generated = {"getting-started.md": getting_started(), "api/index.md": api_index()}
     for module in MODULES:
         generated[f"api/{module}.md"] = api_page(module)
     for uri, text in generated.items():
         files.append(File.generated(config, uri, content=text))
-    for stem, path in _executed_notebooks().items():
-        files.append(File.generated(config, f"notebooks/{stem}.ipynb", abs_src_path=str(path)))
+    src = _executed_notebooks()
+    for path in nbtools.NOTEBOOKS:  # real files (mkdocs-jupyter wraps them; generated ones fail)
+        files.append(File(f"notebooks/{path.stem}.ipynb", str(src), config["site_dir"],
+                          config["use_directory_urls"]))
     return files
 
 

@@ -244,13 +244,17 @@ def graph_svg_layered(source):
         preds[b].append(a)
     layer = {}
 
-    def depth(n, seen=()):
+    def depth(n):
         if n not in layer:
             layer[n] = 0 if not preds[n] else 1 + max(depth(p) for p in preds[n])
         return layer[n]
 
     for n in nodes:
         depth(n)
+    succs = {n: [b for a, b in edges if a == n] for n in nodes}
+    for n in nodes:  # an input sits in the column just before its first use, not at the far left
+        if not preds[n] and succs[n]:
+            layer[n] = min(layer[b] for b in succs[n]) - 1
     columns = {}
     for n in nodes:  # to_dot lists nodes in graph order, which keeps each column stable
         columns.setdefault(layer[n], []).append(n)

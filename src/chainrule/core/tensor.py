@@ -115,22 +115,6 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs)
 
     def __repr__(self): return _repr(self)
-
-    def _repr_html_(self):  # rich display in Jupyter (chainrule.report.reprs)
-        from chainrule.report import reprs
-
-        return reprs.tensor_html(self)
-
-    def _repr_markdown_(self):
-        from chainrule.report import reprs
-
-        return reprs.tensor_markdown(self)
-
-    def _repr_latex_(self):
-        from chainrule.report import reprs
-
-        return reprs.tensor_latex(self)
-
     def __len__(self): return len(self._data)
     def __bool__(self): return bool(_read(self, "bool()")._data)
     def __float__(self): return float(_read(self, "float()")._data)

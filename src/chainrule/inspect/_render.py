@@ -16,8 +16,11 @@ class Derivation(str):
         self.doc = doc
         return self
 
-    def _repr_html_(self):  # rich display in Jupyter: chainrule.report.reprs
-        from chainrule.report import reprs
+    def __reduce__(self):  # pickles (and copies) with its derivation
+        return (Derivation, (str(self), self.doc))
+
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
 
         return reprs.derivation_html(self.doc)
 

@@ -342,8 +342,8 @@ class HessianDensity:
     weights: np.ndarray  # (num_probes, steps): squared first components, each row sums to 1
     sigma: float
 
-    def _repr_html_(self):  # rich display in Jupyter: chainrule.report.reprs
-        from chainrule.report import reprs
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
 
         return reprs.density_html(self)
 
@@ -396,8 +396,8 @@ class Sharpness:
     bound: float | None = None  # 2 / lr
     stable: bool | None = None
 
-    def _repr_html_(self):  # rich display in Jupyter: chainrule.report.reprs
-        from chainrule.report import reprs
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
 
         return reprs.record_html(self, "Sharpness")
 
@@ -422,8 +422,8 @@ class CriticalPoint:
     gradient_norm: float
     index: int  # the number of negative eigenvalues (directions of descent)
 
-    def _repr_html_(self):  # rich display in Jupyter: chainrule.report.reprs
-        from chainrule.report import reprs
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
 
         return reprs.record_html(self, "CriticalPoint")
 

@@ -85,8 +85,8 @@ class Diagnosis:
             lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
         return "\n".join(lines)
 
-    def _repr_html_(self):  # rich display in Jupyter: chainrule.report.reprs
-        from chainrule.report import reprs
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
 
         return reprs.diagnosis_html(self)
 

@@ -68,8 +68,8 @@ def to_dot(output, names=None, show_grad=True):
 class DotSource(str):
     """to_dot()'s DOT text (a str), which a notebook displays as an inline SVG picture."""
 
-    def _repr_html_(self):  # Graphviz when on PATH, else a layered SVG (chainrule.report.reprs)
-        from chainrule.report import reprs
+    def _repr_html_(self):  # Graphviz when on PATH, else a layered SVG (chainrule.inspect._repr)
+        from chainrule.inspect import _repr as reprs
 
         return f'<div class="cr-graph">{reprs.graph_svg(str(self))}</div>'
 

@@ -71,8 +71,8 @@ class History:
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
-    def _repr_html_(self):  # rich display in Jupyter: chainrule.report.reprs
-        from chainrule.report import reprs
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
 
         return reprs.history_html(self)
 

@@ -1,8 +1,9 @@
 """Rich display in Jupyter: HTML, Markdown and LaTeX for tensors, derivations, graphs, diagnoses,
 histories, spectra and Hessian results. Standard library and NumPy only (no new dependency).
 
-The classes' ``_repr_html_`` (etc.) call these functions when a notebook displays an object; they
-can also be called directly (``reprs.html(obj)``), which is how the tests check them. Plots are
+The classes' ``_repr_html_`` (etc.) call these functions when a notebook displays an object
+(Tensor's are installed on it by chainrule/_display.py, so core knows nothing of them); the tests
+call them directly. Plots are
 inline SVG drawn here (a polyline per series), so a repr never needs matplotlib; the graph uses
 Graphviz's ``dot`` when it is on PATH, else a layered layout drawn as SVG here.
 """

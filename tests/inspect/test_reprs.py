@@ -13,7 +13,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.report import reprs
+from chainrule.inspect import _repr as reprs
 
 CHROMIUM = "/usr/bin/chromium"
 _VOID = {"br", "hr", "img", "meta", "input", "link", "col", "path", "rect", "line", "polyline",
@@ -99,6 +99,11 @@ def test_explain_html_typesets_the_seed_002_derivation_with_its_numbers():
     L.backward()
     assert (float(names["w1"].grad), float(names["w2"].grad)) == (3.0, 2.0)
     assert "| `z = 2.0` |" in d._repr_markdown_()
+    import copy
+    import pickle
+
+    for again in (pickle.loads(pickle.dumps(d)), copy.deepcopy(d)):
+        assert again == d and again._repr_html_() == markup
     latex = d._repr_latex_()
     assert latex.startswith("$$\\begin{aligned}") and latex.endswith("\\end{aligned}$$")
     assert "3.5" in latex and "\\frac{\\partial L}{\\partial w_{1}}" in latex

@@ -17,7 +17,8 @@ import subprocess
 import numpy as np
 
 _STYLE = ("<style>.cr-repr{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;"
-          "font-size:13px;color:#222}.cr-repr table{border-collapse:collapse;margin:4px 0}"
+          "font-size:13px;color:#222}.cr-repr table{border-collapse:collapse;margin:4px 0;"
+          "display:table;font-size:13px}"
           ".cr-repr td,.cr-repr th{border:1px solid #ddd;padding:2px 8px;text-align:left;"
           "vertical-align:top}.cr-repr th{background:#f4f6f8}.cr-repr code,.cr-repr pre{"
           "font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}"
@@ -39,7 +40,7 @@ def _box(body):
 
 
 def _table(rows, header=None):
-    out = ["<table>"]
+    out = ['<table class="cr-table">']
     if header:
         out.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
     for row in rows:

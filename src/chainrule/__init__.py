@@ -74,6 +74,10 @@ globals().update(_op_exports())  # every registered op: cr.exp, cr.sum, cr.max, 
 dtype = _np.dtype  # cr.float32 is a NumPy dtype
 finfo, iinfo = _dtypes.finfo, _dtypes.iinfo
 
+from chainrule import _display  # noqa: E402  (Tensor's rich display in Jupyter)
+
+_display.install(Tensor)
+
 __version__ = "0.1.0"
 
 # Higher layers load on first use, so `import chainrule` pulls in NumPy only.

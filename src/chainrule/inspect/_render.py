@@ -4,8 +4,32 @@ import re
 
 
 def render(doc, fmt):
-    """The derivation `doc` (built by explain) in the format `fmt`."""
-    return {"text": _text, "markdown": _markdown, "latex": _latex}[fmt](doc)
+    """The derivation `doc` (built by explain) in the format `fmt`, as a Derivation string."""
+    return Derivation({"text": _text, "markdown": _markdown, "latex": _latex}[fmt](doc), doc)
+
+
+class Derivation(str):
+    """explain()'s text (a str), which a notebook displays typeset (HTML, Markdown, LaTeX)."""
+
+    def __new__(cls, text, doc):
+        self = super().__new__(cls, text)
+        self.doc = doc
+        return self
+
+    def __reduce__(self):  # pickles (and copies) with its derivation
+        return (Derivation, (str(self), self.doc))
+
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
+
+        return reprs.derivation_html(self.doc)
+
+    def _repr_markdown_(self):
+        return _markdown(self.doc)
+
+    def _repr_latex_(self):
+        return "$$" + "\n".join(line for line in _latex(self.doc).splitlines()
+                                 if not line.startswith("%")) + "$$"
 
 
 def _title(doc):

@@ -342,6 +342,11 @@ class HessianDensity:
     weights: np.ndarray  # (num_probes, steps): squared first components, each row sums to 1
     sigma: float
 
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
+
+        return reprs.density_html(self)
+
 
 def hessian_density(loss_fn, params, num_probes=4, steps=60, grid_size=500, sigma=None, seed=0,
                     progress=None):
@@ -391,6 +396,11 @@ class Sharpness:
     bound: float | None = None  # 2 / lr
     stable: bool | None = None
 
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
+
+        return reprs.record_html(self, "Sharpness")
+
 
 def sharpness(loss_fn, params, lr=None, seed=0):
     """The largest Hessian eigenvalue and the GD stability bound: w <- w - lr g diverges along
@@ -411,6 +421,11 @@ class CriticalPoint:
     eigenvalues: np.ndarray
     gradient_norm: float
     index: int  # the number of negative eigenvalues (directions of descent)
+
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
+
+        return reprs.record_html(self, "CriticalPoint")
 
 
 def critical_point(f, x, tol=1e-8, gtol=1e-6):

@@ -85,6 +85,14 @@ class Diagnosis:
             lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
         return "\n".join(lines)
 
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
+
+        return reprs.diagnosis_html(self)
+
+    def _repr_markdown_(self):
+        return self.to_markdown()
+
     def to_markdown(self):
         """The diagnosis as Markdown: a summary line, a findings table, the layers table."""
         esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")

@@ -62,7 +62,16 @@ def to_dot(output, names=None, show_grad=True):
             if t is not None:
                 lines.append(f"  op{step.index} -> t{trace.index(t)};")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return DotSource("\n".join(lines) + "\n")
+
+
+class DotSource(str):
+    """to_dot()'s DOT text (a str), which a notebook displays as an inline SVG picture."""
+
+    def _repr_html_(self):  # Graphviz when on PATH, else a layered SVG (chainrule.inspect._repr)
+        from chainrule.inspect import _repr as reprs
+
+        return f'<div class="cr-graph">{reprs.graph_svg(str(self))}</div>'
 
 
 def dot_available():

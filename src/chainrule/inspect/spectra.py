@@ -23,6 +23,11 @@ class LayerSpectrum:
     condition_number: float
     eigenvalues: np.ndarray | None = None  # when W is square, sorted by |lambda| descending
 
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
+
+        return reprs.spectrum_html(self)
+
 
 def _as_matrix(a):
     a = np.asarray(a, dtype=np.float64)

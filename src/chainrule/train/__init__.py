@@ -15,6 +15,7 @@ from chainrule.train import metrics
 from chainrule.train.callbacks import Callback, EarlyStopping, GradientFlowRecorder, ModelCheckpoint
 from chainrule.train.checkpoint import load, save
 from chainrule.train.fit import FitState, History, evaluate, fit, predict
+from chainrule.train.liveplot import LivePlot
 from chainrule.train.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -35,3 +36,4 @@ __all__ = [
     "f1_score", "fit", "load", "mean_absolute_error", "mean_squared_error", "metrics",
     "precision_score", "predict", "r2_score", "recall_score", "save",
 ]
+__all__ += ["LivePlot"]

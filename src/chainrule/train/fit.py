@@ -71,6 +71,11 @@ class History:
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
+    def _repr_html_(self):  # rich display in Jupyter: chainrule.inspect._repr
+        from chainrule.inspect import _repr as reprs
+
+        return reprs.history_html(self)
+
 
 def _loader(data, batch_size, shuffle, seed, what):
     if isinstance(data, DataLoader):

@@ -105,3 +105,14 @@ def test_float32_in_float32_out():
     h = I.entropy(cr.tensor([0.25, 0.75]), base=2)
     assert h.dtype == np.float32
     assert h.item() == pytest.approx(st.entropy([0.25, 0.75], base=2), rel=1e-6)
+
+
+def test_js_divergence_with_a_subnormal_probability_is_finite():
+    """(p + q) / 2 underflows to 0 for p = 1e-320, q = 0; JS stays finite (about a log 2 / 2)."""
+    a = 1e-320
+    js = cr.info.js_divergence(cr.tensor([a, 1.0 - a]), cr.tensor([0.0, 1.0])).item()
+    assert np.isfinite(js) and 0.0 <= js < 1e-300
+    rng = np.random.default_rng(3)
+    p, q = rng.dirichlet(np.ones(6), size=2)  # ordinary inputs: SciPy's value
+    got = cr.info.js_divergence(cr.tensor(p), cr.tensor(q)).item()
+    assert np.isclose(got, scipy_jensenshannon(p, q) ** 2, rtol=1e-12, atol=0)

@@ -5,6 +5,8 @@ q_i = 0 < p_i, documented and intended), while KL(q || p) punishes q for putting
 has none. JS is the symmetric, bounded (<= log 2) average of the two KLs to the midpoint.
 """
 
+import math
+
 from chainrule.info.entropy import (
     _is_distribution,
     _scaled,
@@ -46,8 +48,9 @@ def js_divergence(p, q, base=None, axis=-1):
     """
     p = probabilities("js_divergence", p, axis)
     q = probabilities("js_divergence", q, axis, name="q")
-    m = (p + q) * 0.5
-    js = 0.5 * (xlogy(p, p) - xlogy(p, m) + xlogy(q, q) - xlogy(q, m)).sum(axis)
+    # log m = log(p + q) - log 2: p + q cannot underflow where (p + q) / 2 can (subnormal p)
+    s = p + q
+    js = 0.5 * (xlogy(p, p) + xlogy(q, q) - xlogy(s, s) + s * math.log(2.0)).sum(axis)
     return _scaled(js, "js_divergence", base)
 
 

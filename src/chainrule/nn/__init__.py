@@ -70,3 +70,6 @@ __all__ += [
     "ConvTranspose2d", "Dropout2d", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unflatten",
     "Upsample",
 ]
+from chainrule.nn.layers.loss import GaussianNLLLoss, PoissonNLLLoss  # noqa: E402
+
+__all__ += ["GaussianNLLLoss", "PoissonNLLLoss"]

@@ -73,3 +73,6 @@ __all__ += [
 from chainrule.nn.layers.loss import GaussianNLLLoss, PoissonNLLLoss  # noqa: E402
 
 __all__ += ["GaussianNLLLoss", "PoissonNLLLoss"]
+from chainrule.nn.penalties import gradient_penalty  # noqa: E402
+
+__all__ += ["gradient_penalty"]

@@ -48,13 +48,13 @@ class SpectralNorm:
 def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):
     """Spectral normalisation by a forward pre-hook (torch.nn.utils.spectral_norm); dim
     defaults to 0, or 1 for ConvTranspose. Returns the module."""
-    weight = module.__dict__["_parameters"].get(name)
-    if weight is None:
-        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
     for hook in module._forward_pre_hooks.values():
         if isinstance(hook, SpectralNorm) and hook.name == name:
             raise RuntimeError(f"spectral_norm: {name!r} of {type(module).__name__} is already "
                                "spectrally normalised")
+    weight = module.__dict__["_parameters"].get(name)
+    if weight is None:
+        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
     if dim is None:
         dim = 1 if _conv_transpose(module) else 0
     if not -weight.ndim <= dim < weight.ndim or weight.ndim < 2:

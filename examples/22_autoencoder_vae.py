@@ -36,6 +36,7 @@ QUICK = os.environ.get("CHAINRULE_QUICK") == "1"
 OUT = Path("runs/examples/22_autoencoder_vae")
 OUT.mkdir(parents=True, exist_ok=True)
 nn, D = cr.nn, cr.distributions
+np.set_printoptions(precision=3, suppress=True)
 AE_EPOCHS, VAE_EPOCHS, KL_STEPS = (25, 15, 150) if QUICK else (100, 120, 600)
 BETA = 1.0
 

@@ -99,3 +99,14 @@ def test_gradcheck_nll_losses():
                         [cr.tensor(np.abs(x) + 0.5, requires_grad=True)])
     loss = nn.PoissonNLLLoss()(cr.tensor(x), y)
     assert loss.item() == pytest.approx(np.mean(np.exp(x) - y * x), rel=1e-12)
+
+
+def test_a_critic_flat_at_some_points_gives_a_finite_gradient():
+    D = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1)).double()
+    D[0].weight.data = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]])
+    D[0].bias.data = np.full(4, -10.0)  # every ReLU off near the origin: grad_x D = 0 there
+    real, fake = np.zeros((3, 2)), np.full((3, 2), 0.1)
+    gp = nn.gradient_penalty(D, real, fake, alpha=np.full(3, 0.5))
+    assert gp.item() == pytest.approx(1.0)  # (0 - 1)^2
+    gp.backward()
+    assert all(np.isfinite(p.grad.numpy()).all() for p in D.parameters() if p.grad is not None)

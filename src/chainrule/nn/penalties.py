@@ -57,9 +57,13 @@ def gradient_penalty(critic, real, fake, alpha=None, target=1.0, generator=None)
     Differentiable in the critic's parameters by double backprop (the inner gradient is taken
     with create_graph=True); multiply by lambda (10 in the paper) and add to the critic's loss.
     """
+    import numpy as np
+
     from chainrule.core.engine import grad
+    from chainrule.core.tensor import from_array
     from chainrule.ops.arithmetic import to_tensor
     from chainrule.ops.creation import rand
+    from chainrule.ops.elementwise import where
 
     real, fake = to_tensor(real), to_tensor(fake)
     real = real.astype(fake.dtype) if real.dtype != fake.dtype else real
@@ -73,5 +77,8 @@ def gradient_penalty(critic, real, fake, alpha=None, target=1.0, generator=None)
         alpha = to_tensor(alpha, like=fake).astype(fake.dtype).reshape(shape)
     x = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     (g,) = grad(critic(x).sum(), x, create_graph=True)
-    norm = (g * g).reshape(g.shape[0], -1).sum(1).sqrt()
+    sq = (g * g).reshape(g.shape[0], -1).sum(1)
+    positive = sq > 0  # |g| = 0: value 0 and gradient 0 (as torch's norm), not sqrt's NaN
+    norm = where(positive, where(positive, sq, from_array(np.ones((), sq.dtype))).sqrt(),
+                 from_array(np.zeros((), sq.dtype)))
     return ((norm - target) ** 2).mean()

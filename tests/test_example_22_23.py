@@ -71,7 +71,14 @@ def test_gan_wgan_example_claims(tmp_path_factory):
         r"to the real ring = ([\d.]+)", text, re.M)}
     assert sorted(runs) == ["GAN", "SN-GAN", "WGAN-GP"]
     assert runs["WGAN-GP"][1] < runs["GAN"][1] and runs["WGAN-GP"][0] >= runs["GAN"][0]
-    for png in ("disjoint_supports", "ring_training", "ring_samples"):
+    digits = {k: (float(w), int(c)) for k, w, c in re.findall(
+        r"^digits (GAN|WGAN-GP)\s*: exact W1 to held-out = ([\d.]+); classes with >= 2% of the "
+        r"samples: (\d+) of 10", text, re.M)}
+    floor = float(re.search(r"held-out images = ([\d.]+) \(the floor\)", text).group(1))
+    assert sorted(digits) == ["GAN", "WGAN-GP"]
+    assert floor < digits["WGAN-GP"][0] < digits["GAN"][0]
+    assert digits["WGAN-GP"][1] >= digits["GAN"][1]
+    for png in ("disjoint_supports", "ring_training", "ring_samples", "digit_samples"):
         assert (cwd / f"runs/examples/23_gan_wgan/{png}.png").read_bytes()[:4] == b"\x89PNG"
     for kind in runs:
         assert (cwd / f"runs/examples/23_gan_wgan/{kind}.safetensors").stat().st_size > 0

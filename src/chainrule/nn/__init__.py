@@ -72,3 +72,9 @@ __all__ += [
     "Upsample",
 ]
 __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+from chainrule.nn.layers.loss import GaussianNLLLoss, PoissonNLLLoss  # noqa: E402
+
+__all__ += ["GaussianNLLLoss", "PoissonNLLLoss"]
+from chainrule.nn.penalties import gradient_penalty  # noqa: E402
+
+__all__ += ["gradient_penalty"]

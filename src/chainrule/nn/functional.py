@@ -13,11 +13,13 @@ from chainrule.nn.losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    gaussian_nll_loss,
     huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    poisson_nll_loss,
     smooth_l1_loss,
 )
 from chainrule.ops import nn_ops as _nn_ops

@@ -259,3 +259,60 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)
+
+
+def _gaussian_var(input, var):
+    """var as a Tensor that broadcasts against input as PyTorch allows: input's shape, input's
+    shape without its last axis (unsqueezed), or input's shape with one axis of size 1."""
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"gaussian_nll_loss: var must be non-negative; got {var}")
+        return from_array(np.full(input.shape, var, dtype=input.dtype))
+    var = to_tensor(var, like=input)
+    if var.dtype != input.dtype:
+        var = var.astype(input.dtype)
+    if var.size and float(var._data.min()) < 0:
+        raise ValueError(f"gaussian_nll_loss: var has negative entries (min "
+                         f"{float(var._data.min())}); a variance must be non-negative")
+    vs, xs = tuple(var.shape), tuple(input.shape)
+    if vs == xs:
+        return var
+    if xs[:-1] == vs:
+        return var.unsqueeze(-1)
+    differ = [i for i in range(len(xs)) if len(vs) == len(xs) and vs[i] != xs[i]]
+    if len(vs) == len(xs) and len(differ) == 1 and vs[differ[0]] == 1:
+        return var
+    raise ValueError(f"gaussian_nll_loss: var of shape {vs} does not fit input of shape {xs}: "
+                     f"it must be {xs}, {xs[:-1]}, or {xs} with one axis of size 1")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """l = (log max(var, eps) + (x - y)^2 / max(var, eps)) / 2 (+ log(2 pi) / 2 if full);
+    dl/dx = (x - y) / v, dl/dvar = (1 / v - (x - y)^2 / v^2) / 2 (the clamp passes the
+    gradient through unchanged, as PyTorch's no-grad clamp)."""
+    input, target = _pair("gaussian_nll_loss", input, target, reduction)
+    var = _gaussian_var(input, var)
+    floor = from_array(np.asarray(eps, dtype=var.dtype))
+    var = var + (_ops.maximum(var.detach(), floor) - var.detach())  # value clamped, gradient 1
+    d = input - target
+    loss = 0.5 * (var.log() + d * d / var)
+    if full:
+        loss = loss + 0.5 * float(np.log(2 * np.pi))
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    """Poisson negative log-likelihood: l = e^x - y x (log_input) or x - y log(x + eps);
+    full adds Stirling's y log y - y + log(2 pi y) / 2 where y > 1;
+    dl/dx = e^x - y (log_input) or 1 - y / (x + eps)."""
+    input, target = _pair("poisson_nll_loss", input, target, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        big = target > 1
+        safe = _ops.where(big, target, from_array(np.ones((), dtype=target.dtype)))
+        stirling = safe * safe.log() - safe + 0.5 * (2 * np.pi * safe).log()
+        loss = loss + _ops.where(big, stirling, from_array(np.zeros((), dtype=target.dtype)))
+    return _reduce(loss, reduction)

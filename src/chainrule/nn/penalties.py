@@ -48,3 +48,37 @@ def penalized(loss, parameters, l1=0.0, l2=0.0):
     if l2:
         loss = loss + l2 * l2_penalty(params)
     return loss
+
+
+def gradient_penalty(critic, real, fake, alpha=None, target=1.0, generator=None):
+    """WGAN-GP's penalty (Gulrajani et al. 2017): mean_n (||grad_x D(x_n)||_2 - target)^2 at
+    x_n = alpha_n real_n + (1 - alpha_n) fake_n, alpha_n ~ U[0, 1) per sample unless given.
+
+    Differentiable in the critic's parameters by double backprop (the inner gradient is taken
+    with create_graph=True); multiply by lambda (10 in the paper) and add to the critic's loss.
+    """
+    import numpy as np
+
+    from chainrule.core.engine import grad
+    from chainrule.core.tensor import from_array
+    from chainrule.ops.arithmetic import to_tensor
+    from chainrule.ops.creation import rand
+    from chainrule.ops.elementwise import where
+
+    real, fake = to_tensor(real), to_tensor(fake)
+    real = real.astype(fake.dtype) if real.dtype != fake.dtype else real
+    if real.shape != fake.shape or real.ndim < 1:
+        raise ValueError(f"gradient_penalty: real and fake must have the same shape (N, ...); "
+                         f"got {tuple(real.shape)} and {tuple(fake.shape)}")
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    if alpha is None:
+        alpha = rand(*shape, generator=generator, dtype=fake.dtype)
+    else:
+        alpha = to_tensor(alpha, like=fake).astype(fake.dtype).reshape(shape)
+    x = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (g,) = grad(critic(x).sum(), x, create_graph=True)
+    sq = (g * g).reshape(g.shape[0], -1).sum(1)
+    positive = sq > 0  # |g| = 0: value 0 and gradient 0 (as torch's norm), not sqrt's NaN
+    norm = where(positive, where(positive, sq, from_array(np.ones((), sq.dtype))).sqrt(),
+                 from_array(np.zeros((), sq.dtype)))
+    return ((norm - target) ** 2).mean()

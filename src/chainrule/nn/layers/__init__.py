@@ -58,3 +58,6 @@ __all__ += [
     "Upsample",
 ]
 __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+from chainrule.nn.layers.loss import GaussianNLLLoss, PoissonNLLLoss  # noqa: E402
+
+__all__ += ["GaussianNLLLoss", "PoissonNLLLoss"]

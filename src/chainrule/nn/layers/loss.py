@@ -108,3 +108,26 @@ class KLDivLoss(_Loss):
 
     def forward(self, input, target):
         return L.kl_div(input, target, self.reduction, self.log_target)
+
+
+class GaussianNLLLoss(_Loss):
+    """(log max(var, eps) + (x - y)^2 / max(var, eps)) / 2 (+ log(2 pi)/2 if full), reduced."""
+
+    def __init__(self, full=False, eps=1e-6, reduction="mean"):
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return L.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """e^x - y x (log_input) or x - y log(x + eps), (+ Stirling's term if full), reduced."""
+
+    def __init__(self, log_input=True, full=False, eps=1e-8, reduction="mean"):
+        super().__init__(reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input, target):
+        return L.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
+                                  self.reduction)

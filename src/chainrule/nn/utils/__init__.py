@@ -1,9 +1,13 @@
-"""torch.nn.utils: gradient clipping and flat parameter vectors (one submodule per family)."""
+"""torch.nn.utils: gradient clipping, flat parameter vectors, rnn packing, parametrize and spectral_norm (one submodule per family)."""
 
-from chainrule.nn.utils import rnn  # noqa: F401
+from chainrule.nn.utils import parametrizations, parametrize, rnn  # noqa: F401
 from chainrule.nn.utils.clip import (  # noqa: F401
     clip_grad_norm_,
     clip_grad_value_,
     parameters_to_vector,
     vector_to_parameters,
+)
+from chainrule.nn.utils.legacy_spectral_norm import (  # noqa: E402, F401
+    remove_spectral_norm,
+    spectral_norm,
 )

@@ -44,10 +44,15 @@ class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
     reads_values = False
 
     def forward(self, a, b):
         return a + b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.add(a, b, out=out)
 
     def vjp(self, g):
         return g, g
@@ -57,10 +62,15 @@ class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
     reads_values = False
 
     def forward(self, a, b):
         return a - b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.subtract(a, b, out=out)
 
     def vjp(self, g):
         return g, (-g if self.inputs[1].requires_grad else None)
@@ -70,9 +80,14 @@ class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, a, b):
         return a * b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.multiply(a, b, out=out)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -83,9 +98,14 @@ class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b^2 = -y/b"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, a, b):
         return a / b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.divide(a, b, out=out)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -98,10 +118,15 @@ class Neg(Function):
     """y = -x;  dy/dx = -1"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
     reads_values = False
 
     def forward(self, x):
         return -x
+
+    def forward_into(self, out, x):
+        """forward, written into out (the result's shape and dtype; may be x)."""
+        return np.negative(x, out=out)
 
     def vjp(self, g):
         return -g

@@ -56,8 +56,7 @@ class Compiled:
         entry = self._entries.get(key)
         if entry is not None:
             for prog in entry.programs:
-                if prog.guards_hold():
-                    prog.rebind()
+                if prog.guards_hold():  # (rebinds as it checks)
                     out = prog.run(objects, *arrays)
                     if out is not RETRACE:
                         return out

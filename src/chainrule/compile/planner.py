@@ -98,13 +98,17 @@ class Program:
     __slots__ = ("run", "modules", "leaves", "source")
 
     def guards_hold(self):
-        """Whether the modules' modes and the outside tensors' layouts are the traced ones."""
+        """Whether the modules' modes and the outside tensors' layouts are the traced ones
+        (remembering the current arrays of those rebound to the same layout, as rebind)."""
         for m, training in self.modules:
             if m.training is not training:
                 return False
-        for t, a in self.leaves:
-            if t._data is not a and (t._data.shape != a.shape or t._data.dtype != a.dtype):
-                return False
+        leaves = self.leaves
+        for i, (t, a) in enumerate(leaves):
+            if t._data is not a:
+                if t._data.shape != a.shape or t._data.dtype != a.dtype:
+                    return False
+                leaves[i] = (t, t._data)
         return True
 
     def rebind(self):
@@ -278,7 +282,7 @@ class Planner:
                 escapes.update(r.k for r in uses(e) if type(r) is Slot)
         for i in range(len(events) - 1, -1, -1):  # views: their bases live (and leave) with them
             e = events[i]
-            if type(e) is not OpEvent or i in self.dead or into_method(type(e.fn)) is not None:
+            if type(e) is not OpEvent or i in self.dead or makes_fresh(type(e.fn)):
                 continue
             ins = [r.k for r in e.inputs if type(r) is Slot]
             for k in e.outputs:
@@ -385,8 +389,13 @@ class Planner:
         leaf = self.into.get(outs[0])
         if outs[0] in self.poolable:  # into a preallocated buffer
             self.buf[outs[0]] = out = self._buffer_for(i, eb, sources)
-            into = self.name(fb.forward_into, "INTO")
-            self.lines.append(f"{into}({out}, {args})  # {describe(fb)}, into {out}")
+            ufunc = into_class(type(fb)).__dict__.get("into_ufunc")
+            if ufunc is not None:  # forward_into is this one ufunc call: made directly
+                self.lines.append(f"{self.name(ufunc, 'U')}({args}, out={out})"
+                                  f"  # {describe(fb)}, into {out}")
+            else:
+                into = self.name(fb.forward_into, "INTO")
+                self.lines.append(f"{into}({out}, {args})  # {describe(fb)}, into {out}")
         elif leaf is not None:  # a leaf's gradient: into its sink's memory when that is free
             t = self.name(leaf, "T")
             self.lines.append(f"m = {self.name(grad_memory, 'MEMORY')}({t})")
@@ -533,6 +542,13 @@ def into_method(cls):
     subclass that changes forward does not inherit a forward_into that would not match)."""
     c = into_class(cls)
     return None if c is None else c.__dict__.get("forward_into")
+
+
+def makes_fresh(cls):
+    """Whether cls's forward always returns new arrays (never a view or an input): it has a
+    forward_into, or says so (returns_fresh)."""
+    c = into_class(cls)
+    return c is not None and ("forward_into" in c.__dict__ or c.__dict__.get("returns_fresh"))
 
 
 def _shape_changed(where):

@@ -45,6 +45,7 @@ class Add(Function):
 
     __slots__ = ()
     into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.add  # forward_into(out, *x) is np.add(*x, out=out)
     reads_values = False
 
     def forward(self, a, b):
@@ -63,6 +64,7 @@ class Sub(Function):
 
     __slots__ = ()
     into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.subtract  # forward_into(out, *x) is np.subtract(*x, out=out)
     reads_values = False
 
     def forward(self, a, b):
@@ -81,6 +83,7 @@ class Mul(Function):
 
     __slots__ = ()
     into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.multiply  # forward_into(out, *x) is np.multiply(*x, out=out)
 
     def forward(self, a, b):
         return a * b
@@ -99,6 +102,7 @@ class Div(Function):
 
     __slots__ = ()
     into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.divide  # forward_into(out, *x) is np.divide(*x, out=out)
 
     def forward(self, a, b):
         return a / b
@@ -119,6 +123,7 @@ class Neg(Function):
 
     __slots__ = ()
     into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.negative  # forward_into(out, *x) is np.negative(*x, out=out)
     reads_values = False
 
     def forward(self, x):

@@ -14,6 +14,7 @@ class Exp(Function):
 
     __slots__ = ()
     into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.exp  # forward_into(out, *x) is np.exp(*x, out=out)
 
     def forward(self, x):
         return np.exp(x)
@@ -103,6 +104,7 @@ class Tanh(Function):
 
     __slots__ = ()
     into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.tanh  # forward_into(out, *x) is np.tanh(*x, out=out)
 
     def forward(self, x):
         return np.tanh(x)

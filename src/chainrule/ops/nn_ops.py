@@ -91,6 +91,7 @@ class SoftmaxCrossEntropy(Function):
     """
 
     __slots__ = ("mean", "ignore_index")
+    returns_fresh = True  # forward's result is a new array, never a view of an input
     checks_values = True  # forward raises on bad values: a replay never drops it
 
     def __init__(self, mean, ignore_index=-100):
@@ -155,6 +156,7 @@ class SquaredError(Function):
     dl/dx = 2 (x - y) / den,  dl/dy = -dl/dx"""
 
     __slots__ = ("den",)
+    returns_fresh = True  # forward's result is a new array, never a view of an input
 
     def __init__(self, den):
         self.den = den

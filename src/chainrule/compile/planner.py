@@ -397,12 +397,11 @@ class Planner:
                 into = self.name(fb.forward_into, "INTO")
                 self.lines.append(f"{into}({out}, {args})  # {describe(fb)}, into {out}")
         elif leaf is not None:  # a leaf's gradient: into its sink's memory when that is free
-            t = self.name(leaf, "T")
-            self.lines.append(f"m = {self.name(grad_memory, 'MEMORY')}({t})")
+            t, m = self.name(leaf, "T"), f"m{outs[0]}"  # m: kept for the hand-over
+            self.lines.append(f"{m} = {self.name(grad_memory, 'MEMORY')}({t})")
             into = self.name(fb.forward_into, "INTO")
-            self.lines.append(f"{targets} = {f}({args}) if m is None else {into}(m, {args})"
+            self.lines.append(f"{targets} = {f}({args}) if {m} is None else {into}({m}, {args})"
                               f"  # {describe(fb)}, into {t}.grad")
-            self.lines.append("del m")
         else:
             self.lines.append(f"{targets} = {f}({args})  # {describe(fb)}")
         if eb.raw:
@@ -464,6 +463,13 @@ class Planner:
                               f"from_array({grad}), True)")
             if eb.slot in self.used:
                 self.lines.append(f"s{eb.slot} = {t}.grad._data")
+            return
+        if type(eb.grad) is Slot and eb.grad.k in self.into:  # computed into the sink's memory
+            m = f"m{eb.grad.k}"
+            call = f"{self.name(_hand_over, 'HANDOVER')}({t}, {grad}, {m})  # .grad of a leaf " \
+                   f"{shape}, computed in place"
+            self.lines.append(f"s{eb.slot} = {call}" if eb.slot in self.used else call)
+            self.lines.append(f"del {m}")
             return
         call = f"{self.name(deliver_leaf_grad, 'DELIVER')}({t}, {grad})  # .grad of a leaf {shape}"
         self.lines.append(f"s{eb.slot} = {call}" if eb.slot in self.used else call)
@@ -527,6 +533,19 @@ class Planner:
             self.error(i, f"the returned Python value changed ({sa[1]!r} -> {sb[1]!r}); return "
                           "a Tensor instead, or compute it outside")
         return self.name(sb[1], "V")
+
+
+def _hand_over(t, a, m):
+    """deliver_leaf_grad(t, a) for a gradient computed into m, the memory grad_memory(t)
+    offered (None: it offered none): t.grad becomes a Tensor over m, as the engine's first
+    gradient of t does, without its general path when nothing else has to run (no hooks, no
+    interceptor, t still without a gradient)."""
+    extra = t._extra
+    if m is not None and a is m and t.grad is None and not _mode.state.interceptors \
+            and "hooks" not in extra and "post_accumulate_hooks" not in extra:
+        t.grad = from_array(m)
+        return m
+    return deliver_leaf_grad(t, a)
 
 
 def into_class(cls):

@@ -47,8 +47,8 @@ class Sigmoid(Function):
         if x.dtype.kind not in "fc":
             np.copyto(out, self.forward(x))
             return out
-        y = np.negative(x, out=out)
-        if y.size and y.max() > _EXP_MAX.get(y.dtype, 0.0):
+        y = np.negative(x, out=out)  # (the same passes as forward; the max without y.max's
+        if y.size and _max(y, None) > _EXP_MAX.get(y.dtype, 0.0):  # Python-level dispatch)
             with np.errstate(over="ignore"):
                 np.exp(y, out=y)
         else:

@@ -173,3 +173,16 @@ def test_forward_into_equals_forward_bit_for_bit(op, args):
         np.testing.assert_array_equal(cls().forward_into(out, *xs), want)
         inplace = xs[0].copy()  # written over its first input, as an in-place chain does
         np.testing.assert_array_equal(cls().forward_into(inplace, inplace, *xs[1:]), want)
+
+
+def test_an_argument_of_other_strides_gets_its_own_trace():
+    def f(x):
+        return ((x * 2.0).exp() - 1.0).sum(0)  # the sum reads the buffer's layout
+
+    g = cr.compile(f)
+    for _ in range(3):
+        g(_x((5, 4)))
+    t = cr.tensor(rng.standard_normal((4, 5)).astype(np.float32).T)  # (5, 4), F order
+    for _ in range(3):
+        _same(g(t), f(t))
+    assert g.source.count("def replay") == 2

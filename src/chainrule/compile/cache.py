@@ -76,11 +76,11 @@ class Compiled:
         for v in itertools.chain(args, kwargs.values()):
             if isinstance(v, Tensor):
                 a = v._data
-                key.append(("T", a.shape, a.dtype, v.requires_grad))
+                key.append(("T", a.shape, a.dtype, v.requires_grad, a.strides))
                 objects.append(v)
                 arrays.append(a)
             elif isinstance(v, np.ndarray):
-                key.append(("N", v.shape, v.dtype))
+                key.append(("N", v.shape, v.dtype, v.strides))
                 objects.append(v)
                 arrays.append(v)
             else:

@@ -106,7 +106,8 @@ class Program:
         leaves = self.leaves
         for i, (t, a) in enumerate(leaves):
             if t._data is not a:
-                if t._data.shape != a.shape or t._data.dtype != a.dtype:
+                if t._data.shape != a.shape or t._data.dtype != a.dtype \
+                        or t._data.strides != a.strides:
                     return False
                 leaves[i] = (t, t._data)
         return True

@@ -56,8 +56,7 @@ class Compiled:
         entry = self._entries.get(key)
         if entry is not None:
             for prog in entry.programs:
-                if prog.guards_hold():
-                    prog.rebind()
+                if prog.guards_hold():  # (rebinds as it checks)
                     out = prog.run(objects, *arrays)
                     if out is not RETRACE:
                         return out
@@ -77,11 +76,11 @@ class Compiled:
         for v in itertools.chain(args, kwargs.values()):
             if isinstance(v, Tensor):
                 a = v._data
-                key.append(("T", a.shape, a.dtype, v.requires_grad))
+                key.append(("T", a.shape, a.dtype, v.requires_grad, a.strides))
                 objects.append(v)
                 arrays.append(a)
             elif isinstance(v, np.ndarray):
-                key.append(("N", v.shape, v.dtype))
+                key.append(("N", v.shape, v.dtype, v.strides))
                 objects.append(v)
                 arrays.append(v)
             else:

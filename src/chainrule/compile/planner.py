@@ -71,11 +71,12 @@ def same(a, b):
 class Trace:
     """One traced call: its events, the structure of its result, and the modules it ran."""
 
-    __slots__ = ("events", "output", "modules")
+    __slots__ = ("events", "output", "modules", "layouts")
 
     def __init__(self, tracer, output_spec):
         self.events, self.output = tracer.events, output_spec
         self.modules = tracer.modules
+        self.layouts = tracer.layouts  # per slot: (shape, dtype, may be a preallocated buffer)
 
 
 def output_spec(value, tracer):
@@ -97,13 +98,18 @@ class Program:
     __slots__ = ("run", "modules", "leaves", "source")
 
     def guards_hold(self):
-        """Whether the modules' modes and the outside tensors' layouts are the traced ones."""
+        """Whether the modules' modes and the outside tensors' layouts are the traced ones
+        (remembering the current arrays of those rebound to the same layout, as rebind)."""
         for m, training in self.modules:
             if m.training is not training:
                 return False
-        for t, a in self.leaves:
-            if t._data is not a and (t._data.shape != a.shape or t._data.dtype != a.dtype):
-                return False
+        leaves = self.leaves
+        for i, (t, a) in enumerate(leaves):
+            if t._data is not a:
+                if t._data.shape != a.shape or t._data.dtype != a.dtype \
+                        or t._data.strides != a.strides:
+                    return False
+                leaves[i] = (t, t._data)
         return True
 
     def rebind(self):
@@ -130,6 +136,9 @@ class Planner:
         self.restores = False
         self.consts = set()  # the namespace names of constant arrays
         self.folded = {}  # slot -> the name of its constant value (computed while planning)
+        self.buf = {}  # slot -> the name of the preallocated buffer its op writes into
+        self.free = {}  # (shape, dtype) -> names of buffers no live slot holds now
+        self.owner = {}  # buffer name -> the slot whose value it holds now
 
     def error(self, i, what):
         events = self.b.events
@@ -153,7 +162,7 @@ class Planner:
             if ra != rb:
                 self.error(i, "an input came from a different place")
             if type(rb) is Slot:
-                return self.folded.get(rb.k) or f"s{rb.k}"
+                return self.folded.get(rb.k) or self.buf.get(rb.k) or f"s{rb.k}"
             return f"a{rb.i}"
         if type(ra) not in (Live, Const):
             self.error(i, "an input came from a different place")
@@ -174,18 +183,30 @@ class Planner:
         if len(a.events) != len(b.events):
             self._mismatch_or_error(min(len(a.events), len(b.events)),
                                     f"{len(a.events)} against {len(b.events)} recorded steps")
-        last = self._last_uses(b)
         keep = self._returned_slots(b.output)
-        self.used = keep | {r.k for e in b.events for r in uses(e) if type(r) is Slot}
+        self.dead = self._dead_ops(b, keep)
+        last = self._last_uses(b, self.dead)
+        self.used = keep | {r.k for i, e in enumerate(b.events) if i not in self.dead
+                            for r in uses(e) if type(r) is Slot}
         self.into = self._gradients_in_place(b, keep)
         self.foldable = self._only_read_by_ops(b, keep)
+        self.poolable, self.release = self._buffer_plan(b, keep)
+        release = self.release
         for i, (ea, eb) in enumerate(zip(a.events, b.events)):
             if type(ea) is not type(eb):
                 self._mismatch_or_error(i, f"{label(ea)} against {label(eb)}")
+            if i in self.dead:
+                self._dead(i, ea, eb)
+                continue
             getattr(self, "_" + type(eb).__name__)(i, ea, eb)
-            dead = [f"s{k}" for k in last.get(i, ()) if k not in keep and k not in self.folded]
+            dead = [f"s{k}" for k in last.get(i, ())
+                    if k not in keep and k not in self.folded and k not in self.buf]
             if dead:
                 self.lines.append("del " + ", ".join(dead))
+            for k in release.get(i, ()):  # buffers whose slot (and its views) nobody reads now
+                name = self.buf.get(k)
+                if name is not None and self.owner[name] == k:
+                    self.free.setdefault(self._layout(k), []).append(name)
         self.lines.append("return " + self._output(len(b.events), a.output, b.output))
         if self.restores:  # the generator's state, for a retrace before any write
             self.lines.insert(0, "G = STATE.rng; G_STATE = G.bit_generator.state")
@@ -208,9 +229,11 @@ class Planner:
                 raise Mismatch()
         self.error(i, what)
 
-    def _last_uses(self, trace):
+    def _last_uses(self, trace, dead=()):
         last = {}
         for i, e in enumerate(trace.events):
+            if i in dead:
+                continue
             for r in uses(e):
                 if type(r) is Slot:
                     last[r.k] = i
@@ -218,6 +241,94 @@ class Planner:
         for k, i in last.items():
             by_event.setdefault(i, []).append(k)
         return by_event
+
+    @staticmethod
+    def _dead_ops(trace, keep):
+        """Dead-code elimination: the events of pure ops whose results nobody reads (not even
+        through a later op), and whose forward cannot raise on values (an op with forward_into,
+        none flagged checks_values): a replay skips them, eager's values are unchanged."""
+        live = set(keep)
+        for e in trace.events:
+            if type(e) is not OpEvent:
+                live.update(r.k for r in uses(e) if type(r) is Slot)
+        dead = set()
+        for i in range(len(trace.events) - 1, -1, -1):
+            e = trace.events[i]
+            if type(e) is not OpEvent:
+                continue
+            cls = type(e.fn)
+            if cls.pure and not getattr(cls, "checks_values", False) \
+                    and into_method(cls) is not None and not live.intersection(e.outputs):
+                dead.add(i)
+                continue
+            live.update(r.k for r in e.inputs if type(r) is Slot)
+        return dead
+
+    def _buffer_plan(self, trace, keep):
+        """Buffer reuse: (the slots whose op may write into a preallocated buffer, {event: the
+        slots whose buffers are free after it}). Liveness over the trace: a slot is live until
+        its last reader, and until the last reader of anything an op without forward_into
+        made from it (a view: reshape, permute, an index). A slot that leaves the replay (a
+        returned value, a leaf's gradient, an effect's or a write's argument, or a view of
+        one) never gets a buffer: it must be a new array at every call, as in eager."""
+        events, layouts = trace.events, trace.layouts
+        last, escapes = {}, set(keep)
+        for i, e in enumerate(events):
+            if i in self.dead:
+                continue
+            for r in uses(e):
+                if type(r) is Slot:
+                    last[r.k] = i
+            if type(e) is not OpEvent:
+                escapes.update(r.k for r in uses(e) if type(r) is Slot)
+        for i in range(len(events) - 1, -1, -1):  # views: their bases live (and leave) with them
+            e = events[i]
+            if type(e) is not OpEvent or i in self.dead or makes_fresh(type(e.fn)):
+                continue
+            ins = [r.k for r in e.inputs if type(r) is Slot]
+            for k in e.outputs:
+                if k in escapes:
+                    escapes.update(ins)
+                end = last.get(k, i)
+                for j in ins:
+                    last[j] = max(last.get(j, i), end)
+        poolable = set()
+        for i, e in enumerate(events):
+            if type(e) is OpEvent and i not in self.dead and len(e.outputs) == 1 \
+                    and not (e.raw or e.many) and e.shape_guard is None \
+                    and into_method(type(e.fn)) is not None:
+                k = e.outputs[0]
+                if layouts[k][2] and k not in escapes and k not in self.into:
+                    poolable.add(k)
+                    last.setdefault(k, i)  # never read: free right after its op
+        release = {}
+        for k, i in last.items():
+            if k in poolable:
+                release.setdefault(i, []).append(k)
+        return poolable, release
+
+    def _layout(self, k):
+        shape, dtype, _ = self.b.layouts[k]
+        return shape, dtype
+
+    def _buffer_for(self, i, eb, sources):
+        """The buffer op i writes its result into: an input's buffer that dies here (an
+        elementwise op, in place: chains of them run on one buffer), a free one of the same
+        shape and dtype, or a new one."""
+        k = eb.outputs[0]
+        layout = self._layout(k)
+        if getattr(into_class(type(eb.fn)), "into_inplace", False):
+            dying = self.release.get(i, ())
+            for r in eb.inputs:  # an input whose last reader is this op: write over it
+                if type(r) is Slot and r.k in dying and r.k in self.buf \
+                        and self.owner[self.buf[r.k]] == r.k and self._layout(r.k) == layout:
+                    name = self.buf[r.k]
+                    self.owner[name] = k
+                    return name
+        pool = self.free.get(layout)
+        name = pool.pop() if pool else self.name(np.empty(*layout), "B")
+        self.owner[name] = k
+        return name
 
     @staticmethod
     def _only_read_by_ops(trace, keep):
@@ -240,7 +351,7 @@ class Planner:
                 if type(r) is Slot:
                     n_uses[r.k] = n_uses.get(r.k, 0) + 1
             if type(e) is OpEvent and len(e.outputs) == 1 and not (e.raw or e.many) \
-                    and e.shape_guard is None and hasattr(e.fn, "forward_into"):
+                    and e.shape_guard is None and into_method(type(e.fn)) is not None:
                 made_by[e.outputs[0]] = e
         return {e.grad.k: e.leaf.tensor for e in trace.events
                 if type(e) is LeafEvent and e.fits and not e.create_graph and type(e.leaf) is Live
@@ -277,13 +388,21 @@ class Planner:
         f = self.name(fb.forward, "F")
         targets = ", ".join(f"s{k}" for k in outs) + ("," if eb.many and len(outs) == 1 else "")
         leaf = self.into.get(outs[0])
-        if leaf is not None:  # a leaf's gradient: into its sink's memory when that is free
-            t = self.name(leaf, "T")
-            self.lines.append(f"m = {self.name(grad_memory, 'MEMORY')}({t})")
+        if outs[0] in self.poolable:  # into a preallocated buffer
+            self.buf[outs[0]] = out = self._buffer_for(i, eb, sources)
+            ufunc = into_class(type(fb)).__dict__.get("into_ufunc")
+            if ufunc is not None:  # forward_into is this one ufunc call: made directly
+                self.lines.append(f"{self.name(ufunc, 'U')}({args}, out={out})"
+                                  f"  # {describe(fb)}, into {out}")
+            else:
+                into = self.name(fb.forward_into, "INTO")
+                self.lines.append(f"{into}({out}, {args})  # {describe(fb)}, into {out}")
+        elif leaf is not None:  # a leaf's gradient: into its sink's memory when that is free
+            t, m = self.name(leaf, "T"), f"m{outs[0]}"  # m: kept for the hand-over
+            self.lines.append(f"{m} = {self.name(grad_memory, 'MEMORY')}({t})")
             into = self.name(fb.forward_into, "INTO")
-            self.lines.append(f"{targets} = {f}({args}) if m is None else {into}(m, {args})"
+            self.lines.append(f"{targets} = {f}({args}) if {m} is None else {into}({m}, {args})"
                               f"  # {describe(fb)}, into {t}.grad")
-            self.lines.append("del m")
         else:
             self.lines.append(f"{targets} = {f}({args})  # {describe(fb)}")
         if eb.raw:
@@ -292,6 +411,18 @@ class Planner:
         self.drew |= not type(fb).pure
         if eb.shape_guard is not None:
             self._guard(i, fb, outs, eb.shape_guard)
+
+    def _dead(self, i, ea, eb):
+        """A dead op: compared like any other, then left out (a comment in the source)."""
+        fa, fb = ea.fn, eb.fn
+        if type(fa) is not type(fb):
+            self._mismatch_or_error(i, f"{type(fa).__name__} against {type(fb).__name__}")
+        for (name, va), (_, vb) in zip(attributes(fa), attributes(fb)):
+            if not same(va, vb):
+                self._mismatch_or_error(i, f"its parameter {name!r} changed")
+        sources = [self.source(i, x, y) for x, y in zip(ea.inputs, eb.inputs)]
+        self.lines.append(f"# {', '.join(f's{k}' for k in eb.outputs)} = {describe(fb)}"
+                          f"({', '.join(sources)}), dead (nobody reads it)")
 
     def _fold(self, fn, event, sources):
         """Constant folding: a pure op of constants is computed now, its results are constants
@@ -333,6 +464,13 @@ class Planner:
                               f"from_array({grad}), True)")
             if eb.slot in self.used:
                 self.lines.append(f"s{eb.slot} = {t}.grad._data")
+            return
+        if type(eb.grad) is Slot and eb.grad.k in self.into:  # computed into the sink's memory
+            m = f"m{eb.grad.k}"
+            call = f"{self.name(_hand_over, 'HANDOVER')}({t}, {grad}, {m})  # .grad of a leaf " \
+                   f"{shape}, computed in place"
+            self.lines.append(f"s{eb.slot} = {call}" if eb.slot in self.used else call)
+            self.lines.append(f"del {m}")
             return
         call = f"{self.name(deliver_leaf_grad, 'DELIVER')}({t}, {grad})  # .grad of a leaf {shape}"
         self.lines.append(f"s{eb.slot} = {call}" if eb.slot in self.used else call)
@@ -396,6 +534,41 @@ class Planner:
             self.error(i, f"the returned Python value changed ({sa[1]!r} -> {sb[1]!r}); return "
                           "a Tensor instead, or compute it outside")
         return self.name(sb[1], "V")
+
+
+def _hand_over(t, a, m):
+    """deliver_leaf_grad(t, a) for a gradient computed into m, the memory grad_memory(t)
+    offered (None: it offered none): t.grad becomes a Tensor over m, as the engine's first
+    gradient of t does, without its general path when nothing else has to run (no hooks, no
+    interceptor, t still without a gradient)."""
+    extra = t._extra
+    if m is not None and a is m and t.grad is None and not _mode.state.interceptors \
+            and "hooks" not in extra and "post_accumulate_hooks" not in extra:
+        t.grad = from_array(m)
+        return m
+    return deliver_leaf_grad(t, a)
+
+
+def into_class(cls):
+    """The class in cls's MRO that defines the forward cls runs."""
+    for c in cls.__mro__:
+        if "forward" in c.__dict__:
+            return c
+    return None
+
+
+def into_method(cls):
+    """cls's forward_into, when the class whose forward cls runs defines one beside it (a
+    subclass that changes forward does not inherit a forward_into that would not match)."""
+    c = into_class(cls)
+    return None if c is None else c.__dict__.get("forward_into")
+
+
+def makes_fresh(cls):
+    """Whether cls's forward always returns new arrays (never a view or an input): it has a
+    forward_into, or says so (returns_fresh)."""
+    c = into_class(cls)
+    return c is not None and ("forward_into" in c.__dict__ or c.__dict__.get("returns_fresh"))
 
 
 def _shape_changed(where):

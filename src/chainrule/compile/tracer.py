@@ -85,6 +85,7 @@ class Tracer(_mode.Interceptor):
         self.keep = list(arrays)  # arrays whose ids are keys above stay alive, ids stay unique
         self.modules = {}
         self.n_slots = 0
+        self.layouts = []  # per slot: (shape, dtype, fresh C-contiguous ndarray), for buffers
         self.backprops = 0  # backward walks during the call
 
     # ---- recording -------------------------------------------------------------------------
@@ -134,6 +135,8 @@ class Tracer(_mode.Interceptor):
             if y.base is None:
                 self.fresh.add(id(y))
             self.keep.append(y)
+            self.layouts.append((y.shape, y.dtype, type(y) is np.ndarray and y.base is None
+                                 and y.flags.c_contiguous and y.dtype.kind in "biufc"))
             slots.append(k)
         return tuple(slots)
 

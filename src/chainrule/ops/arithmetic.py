@@ -44,10 +44,16 @@ class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.add  # forward_into(out, *x) is np.add(*x, out=out)
     reads_values = False
 
     def forward(self, a, b):
         return a + b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.add(a, b, out=out)
 
     def vjp(self, g):
         return g, g
@@ -57,10 +63,16 @@ class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.subtract  # forward_into(out, *x) is np.subtract(*x, out=out)
     reads_values = False
 
     def forward(self, a, b):
         return a - b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.subtract(a, b, out=out)
 
     def vjp(self, g):
         return g, (-g if self.inputs[1].requires_grad else None)
@@ -70,9 +82,15 @@ class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.multiply  # forward_into(out, *x) is np.multiply(*x, out=out)
 
     def forward(self, a, b):
         return a * b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.multiply(a, b, out=out)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -83,9 +101,15 @@ class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b^2 = -y/b"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.divide  # forward_into(out, *x) is np.divide(*x, out=out)
 
     def forward(self, a, b):
         return a / b
+
+    def forward_into(self, out, a, b):
+        """forward, written into out (the result's shape and dtype; may be a or b)."""
+        return np.divide(a, b, out=out)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -98,10 +122,16 @@ class Neg(Function):
     """y = -x;  dy/dx = -1"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.negative  # forward_into(out, *x) is np.negative(*x, out=out)
     reads_values = False
 
     def forward(self, x):
         return -x
+
+    def forward_into(self, out, x):
+        """forward, written into out (the result's shape and dtype; may be x)."""
+        return np.negative(x, out=out)
 
     def vjp(self, g):
         return -g

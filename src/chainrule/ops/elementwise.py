@@ -13,9 +13,15 @@ class Exp(Function):
     """y = e^x;  dy/dx = e^x = y"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.exp  # forward_into(out, *x) is np.exp(*x, out=out)
 
     def forward(self, x):
         return np.exp(x)
+
+    def forward_into(self, out, x):
+        """forward, written into out (the result's shape and dtype; may be x)."""
+        return np.exp(x, out=out)
 
     def vjp(self, g):
         return g * self.output
@@ -97,9 +103,15 @@ class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - tanh(x)^2 = 1 - y^2"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
+    into_ufunc = np.tanh  # forward_into(out, *x) is np.tanh(*x, out=out)
 
     def forward(self, x):
         return np.tanh(x)
+
+    def forward_into(self, out, x):
+        """forward, written into out (the result's shape and dtype; may be x)."""
+        return np.tanh(x, out=out)
 
     def vjp(self, g):
         y = self.output
@@ -122,9 +134,14 @@ class Relu(Function):
     """y = max(x, 0);  dy/dx = 1 if x > 0 else 0 (0 at x = 0, as PyTorch)"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, x):
         return np.maximum(x, 0)
+
+    def forward_into(self, out, x):
+        """forward, written into out (the result's shape and dtype; may be x)."""
+        return np.maximum(x, 0, out=out)
 
     def vjp(self, g):
         return ReluGrad()(g, self.output)
@@ -134,9 +151,14 @@ class ReluGrad(Function):
     """y = g where r > 0 else 0 (relu's vjp, r its output);  dy/dg: the same mask (linear)"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, g, r):
         return g * (r > 0)
+
+    def forward_into(self, out, g, r):
+        """forward, written into out (the result's shape and dtype; may be g or r)."""
+        return np.multiply(g, r > 0, out=out)
 
     def vjp(self, gg):
         return ReluGrad()(gg, self.inputs[1]), None

@@ -30,6 +30,13 @@ class Linear(Function):
             y += b
         return y
 
+    def forward_into(self, out, x, W, b=None):
+        """forward, written into out (the result's shape and dtype; not x, W or b)."""
+        np.matmul(x, W.T, out=out)
+        if b is not None:
+            out += b
+        return out
+
     def vjp(self, g):
         x, W = self.inputs[0], self.inputs[1]
         if x.ndim == 2:  # the common case, with the primitives called directly (the shapes
@@ -84,6 +91,8 @@ class SoftmaxCrossEntropy(Function):
     """
 
     __slots__ = ("mean", "ignore_index")
+    returns_fresh = True  # forward's result is a new array, never a view of an input
+    checks_values = True  # forward raises on bad values: a replay never drops it
 
     def __init__(self, mean, ignore_index=-100):
         self.mean, self.ignore_index = mean, ignore_index
@@ -147,6 +156,7 @@ class SquaredError(Function):
     dl/dx = 2 (x - y) / den,  dl/dy = -dl/dx"""
 
     __slots__ = ("den",)
+    returns_fresh = True  # forward's result is a new array, never a view of an input
 
     def __init__(self, den):
         self.den = den
@@ -166,6 +176,7 @@ class CheckIndex(Nondifferentiable):
     call checks every new batch too)"""
 
     __slots__ = ("op", "n")
+    checks_values = True  # forward raises on bad values: a replay never drops it
 
     def __init__(self, op, n):
         self.op, self.n = op, n
@@ -182,6 +193,7 @@ class CheckLabels(Nondifferentiable):
     replay of a compiled step checks every new batch too)"""
 
     __slots__ = ("op", "classes", "ignore_index")
+    checks_values = True  # forward raises on bad values: a replay never drops it
 
     def __init__(self, op, classes, ignore_index):
         self.op, self.classes, self.ignore_index = op, classes, ignore_index
@@ -204,6 +216,7 @@ class BinaryCrossEntropy(Function):
     dl/dx = (x - y) / max(x (1 - x), 1e-12),  dl/dy = log(1 - x) - log x  (as PyTorch)"""
 
     __slots__ = ()
+    checks_values = True  # forward raises on bad values: a replay never drops it
 
     def forward(self, x, y):
         # checked here, in the op, so that a compiled call checks every new batch too

@@ -92,6 +92,14 @@ class Sum(Function):
             return _add_reduce(x, self.axes, None, None, self.keepdims)
         return accurate_sum(x, self.axes, self.keepdims)
 
+    def forward_into(self, out, x):
+        """forward, written into out (an array of the result's shape and dtype)."""
+        self.shape = x.shape
+        if x.size <= _LONG:
+            return _add_reduce(x, self.axes, None, out, self.keepdims)
+        out[...] = accurate_sum(x, self.axes, self.keepdims)
+        return out
+
     def vjp(self, g):
         return expand_reduced(g, self.shape, self.axes, self.keepdims)
 

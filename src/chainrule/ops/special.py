@@ -25,6 +25,7 @@ class Sigmoid(Function):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y)"""
 
     __slots__ = ()
+    into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, x):
         if x.dtype.kind not in "fc":
@@ -34,6 +35,20 @@ class Sigmoid(Function):
         # (np.errstate costs more than the whole sigmoid of a small batch: only enter it then)
         y = np.negative(x, out=np.empty_like(x))  # (an array even for 0-d x)
         if y.size and y.max() > _EXP_MAX.get(y.dtype, 0.0):
+            with np.errstate(over="ignore"):
+                np.exp(y, out=y)
+        else:
+            np.exp(y, out=y)
+        y += 1
+        return np.reciprocal(y, out=y)
+
+    def forward_into(self, out, x):
+        """forward, written into out (x's shape and floating dtype; may be x)."""
+        if x.dtype.kind not in "fc":
+            np.copyto(out, self.forward(x))
+            return out
+        y = np.negative(x, out=out)  # (the same passes as forward; the max without y.max's
+        if y.size and _max(y, None) > _EXP_MAX.get(y.dtype, 0.0):  # Python-level dispatch)
             with np.errstate(over="ignore"):
                 np.exp(y, out=y)
         else:
@@ -107,6 +122,7 @@ class Softmax(Function):
     """y_i = e^(x_i - m) / sum_j e^(x_j - m);  J = diag(y) - y y^T, so vjp = y (g - <g, y>)"""
 
     __slots__ = ("axis",)
+    into_inplace = True  # forward_into may write over an input of out's shape
 
     def __init__(self, axis):
         self.axis = axis
@@ -117,6 +133,15 @@ class Softmax(Function):
         e = np.exp(x - _max(x, self.axis, None, None, True))  # shift: exp cannot overflow
         e /= _sum(e, self.axis, None, None, True)
         return e
+
+    def forward_into(self, out, x):
+        """forward, written into out (x's shape and dtype; may be x)."""
+        if x.size == 0:
+            return out
+        np.subtract(x, _max(x, self.axis, None, None, True), out=out)
+        np.exp(out, out=out)
+        out /= _sum(out, self.axis, None, None, True)
+        return out
 
     def vjp(self, g):
         y = self.output

@@ -70,3 +70,21 @@ __all__ += [
     "ConvTranspose2d", "Dropout2d", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unflatten",
     "Upsample",
 ]
+from chainrule.nn.layers.attention import (  # noqa: E402
+    MultiheadAttention,
+    RMSNorm,
+    SinusoidalPositionalEncoding,
+)
+from chainrule.nn.layers.transformer import (  # noqa: E402
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ += [
+    "MultiheadAttention", "RMSNorm", "SinusoidalPositionalEncoding", "Transformer",
+    "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer",
+]

@@ -247,3 +247,14 @@ from chainrule.ops.pool import (  # noqa: E402, F401  (re-exported)
     max_pool2d,
 )
 from chainrule.ops.resample import interpolate, pad  # noqa: E402, F401  (re-exported)
+
+# ---- attention, RMS normalization, positional encodings (chainrule.nn.functional_attention) -
+# isort: split
+from chainrule.nn.functional_attention import (  # noqa: E402, F401  (re-exported)
+    apply_rotary_pos_emb,
+    multi_head_attention_forward,
+    rms_norm,
+    rotary_embedding,
+    scaled_dot_product_attention,
+    sinusoidal_positional_encoding,
+)

@@ -96,3 +96,26 @@ def _ref_rope(x):
 
 
 row("rotary_embedding", F.rotary_embedding, _ref_rope, ((2, 5, 6),))
+
+
+def _ref_ln(x, w=None, b=None, k=1):
+    axes = tuple(range(x.ndim - k, x.ndim))
+    y = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + 1e-5)
+    return y * (1 if w is None else w) + (0 if b is None else b)
+
+
+def _tln(shape):
+    def f(x, w=None, b=None):
+        import torch
+
+        return torch.nn.functional.layer_norm(x, shape, w, b, 1e-5)
+
+    return f
+
+
+row("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), _ref_ln,
+    ((2, 3, 4), (4,), (4,)), torch=_tln((4,)))
+row("layer_norm_2d_no_affine", lambda x: F.layer_norm(x, (3, 4)),
+    lambda x: _ref_ln(x, k=2), ((2, 3, 4),), torch=_tln((3, 4)))
+row("layer_norm_weight_only", lambda x, w: F.layer_norm(x, (5,), w), _ref_ln,
+    ((3, 5), (5,)), torch=_tln((5,)))

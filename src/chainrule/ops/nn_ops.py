@@ -25,7 +25,10 @@ class Linear(Function):
     __slots__ = ()
 
     def forward(self, x, W, b=None):
-        y = np.matmul(x, W.T)  # W.T is a view: BLAS reads it transposed, no copy
+        if x.ndim > 2 and x.flags.c_contiguous:  # (..., in) as one (n, in) GEMM, not a loop
+            y = np.matmul(x.reshape(-1, x.shape[-1]), W.T).reshape(x.shape[:-1] + W.shape[:1])
+        else:
+            y = np.matmul(x, W.T)  # W.T is a view: BLAS reads it transposed, no copy
         if b is not None:
             y += b
         return y
@@ -44,13 +47,18 @@ class Linear(Function):
             gb = Sum((0,), False)(g) if len(self.inputs) == 3 and self.inputs[2].requires_grad \
                 else None
             return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
-        gx = g @ W if x.requires_grad else None
         gW = gb = None
+        if x.ndim > 2:  # batch axes flattened: one GEMM each, and the bias sum in one reduce
+            g2 = g.reshape(-1, g.shape[-1])
+            gx = (g2 @ W).reshape(x.shape) if x.requires_grad else None
+            if W.requires_grad:
+                gW = Permute((1, 0))(g2) @ x.reshape(-1, x.shape[-1])
+            if len(self.inputs) == 3 and self.inputs[2].requires_grad:
+                gb = Sum((0,), False)(g2)
+            return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
+        gx = g @ W if x.requires_grad else None
         if W.requires_grad:
-            if x.ndim == 1:
-                gW = g.reshape(-1, 1) @ x.reshape(1, -1)
-            else:
-                gW = g.reshape(-1, g.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
+            gW = g.reshape(-1, 1) @ x.reshape(1, -1)
         if len(self.inputs) == 3 and self.inputs[2].requires_grad:
             gb = g  # the engine sums it over the batch axes down to b's shape
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)

@@ -213,7 +213,7 @@ def print_row(workload, batch, res, peers):
     cells = ""
     for p in peers:
         if p not in res:
-            cells += f" {'n/a':>31}"
+            cells += f" {'n/a':>32}"
             continue
         med, lo, hi, _ = res[p]
         cells += f" {1 / med:>12.1f} [{1 / hi:>8.1f}-{1 / lo:>8.1f}]"

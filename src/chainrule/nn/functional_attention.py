@@ -7,7 +7,7 @@ import numpy as np
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import to_tensor
-from chainrule.ops.attention import attention_probs, scaled_dot_product_attention  # noqa: F401
+from chainrule.ops.attention import scaled_dot_product_attention
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

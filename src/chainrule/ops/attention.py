@@ -18,11 +18,11 @@ import numpy as np
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
 from chainrule.core.tensor import from_array
+from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.registry import op
 from chainrule.ops.shape import Permute
 
-_max = np.maximum.reduce
 _sum = np.add.reduce
 
 
@@ -176,8 +176,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         >>> cr.scaled_dot_product_attention(q, k, v).shape
         (1, 3, 4)
     """
-    from chainrule.ops.arithmetic import to_tensor
-
     q, k, v = to_tensor(query), to_tensor(key), to_tensor(value)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise _shape_error(f"query, key and value need at least 2 dims (..., L, E); got "

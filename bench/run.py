@@ -30,6 +30,9 @@ CASES = [("W1", 32), ("W1", 128), ("W1", 1024), ("W2", 32), ("W4", 128)]
 CASES.append(("W3", 64))
 CHECK = {"W1": (64, 10), "W2": (32, 50), "W4": (128, 1)}
 CHECK["W3"] = (64, 10)  # (batch, steps) of the agreement check
+CASES.append(("W7", 16))
+CHECK["W7"] = (16, 5)
+ONLY_PEERS = {"W7": ("chainrule", "compiled", "torch")}  # workloads not every peer has
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 TARGETS = [  # (label, workload, batch, peer, minimum chainrule/peer steps/s ratio)
     ("W1 b32 >= 0.85x numpy", "W1", 32, "numpy", 0.85),
@@ -41,6 +44,8 @@ TARGETS = [  # (label, workload, batch, peer, minimum chainrule/peer steps/s rat
 ]
 TARGETS += [("W3 eager >= 0.85x numpy", "W3", 64, "numpy", 0.85),
             ("W3 compiled >= 0.95x numpy", "W3", 64, "numpy", 0.95)]
+TARGETS += [("W7 eager >= 1x torch", "W7", 16, "torch", 1.0),
+            ("W7 compiled >= 1.5x torch", "W7", 16, "torch", 1.5)]
 # (label, workload, batch, reference, peer, minimum reference/peer steps/s): the hand-written
 # NumPy LeNet must be a serious reference, close to PyTorch's oneDNN convolutions
 REFERENCE_TARGETS = [("W3 numpy >= 0.8x torch", "W3", 64, "numpy", "torch", 0.8)]
@@ -93,12 +98,15 @@ def agreement(workers, workloads):
             batch, steps = CHECK[w]
             results = {}
             for name, wk in workers.items():
+                if name not in ONLY_PEERS.get(w, PEERS):
+                    continue
                 path = os.path.join(tmp, f"{w}-{name}.npy")
                 reply = wk.ask(cmd="check", workload=w, batch=batch, steps=steps, path=path)
                 results[name] = np.load(path) if w == "W4" else np.array(reply["losses"])
-            ref = results[ref_name]
+            base = ref_name if ref_name in results else "chainrule"  # (W7 has no numpy peer)
+            ref = results[base]
             for name, got in results.items():
-                if name == ref_name:
+                if name == base:
                     continue
                 if w == "W4":  # H v: relative to the largest entry (float32 GEMMs of 784 terms)
                     err = float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
@@ -106,11 +114,11 @@ def agreement(workers, workloads):
                 else:  # losses after every step
                     err = float(np.max(np.abs(got - ref) / np.abs(ref)))
                     ok = err < 1e-4
-                lines.append(f"  {w}: {name} vs {ref_name}: max relative difference {err:.1e}"
+                lines.append(f"  {w}: {name} vs {base}: max relative difference {err:.1e}"
                              + ("" if ok else "  <-- DISAGREES"))
                 if not ok:
                     print("\n".join(lines))
-                    raise SystemExit(f"bench: {name} disagrees with {ref_name} on {w}; "
+                    raise SystemExit(f"bench: {name} disagrees with {base} on {w}; "
                                      "timings would be meaningless")
     return lines
 
@@ -174,7 +182,8 @@ def run_setting(threads, args):
             print(line)
         results = {}
         for workload, batch in cases:
-            results[f"{workload}/{batch}"] = time_case(workers, workload, batch, args.repeats,
+            some = {n: w for n, w in workers.items() if n in ONLY_PEERS.get(workload, PEERS)}
+            results[f"{workload}/{batch}"] = time_case(some, workload, batch, args.repeats,
                                                        args.block)
             print_row(workload, batch, results[f"{workload}/{batch}"], list(workers))
     finally:
@@ -203,9 +212,13 @@ def print_row(workload, batch, res, peers):
         print_row.done = True
     cells = ""
     for p in peers:
+        if p not in res:
+            cells += f" {'n/a':>32}"
+            continue
         med, lo, hi, _ = res[p]
         cells += f" {1 / med:>12.1f} [{1 / hi:>8.1f}-{1 / lo:>8.1f}]"
-    ratios = "".join(f" {res[p][0] / res[m][0]:>9.2f}" for m, p in _ratio_columns(peers))
+    ratios = "".join(f" {res[p][0] / res[m][0]:>9.2f}" if p in res and m in res else
+                     f" {'n/a':>9}" for m, p in _ratio_columns(peers))
     print(f"{workload + '/' + str(batch):<8}{cells}{ratios} {res['chainrule'][3]:>15.1f}",
           flush=True)
 
@@ -256,8 +269,8 @@ def parse(argv):
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 short blocks per case")
     ap.add_argument("--threads", choices=["1", "default", "both"], default="both")
-    ap.add_argument("--only", nargs="+", default=["W1", "W2", "W3", "W4"],
-                    choices=["W1", "W2", "W3", "W4"])
+    ap.add_argument("--only", nargs="+", default=["W1", "W2", "W3", "W4", "W7"],
+                    choices=["W1", "W2", "W3", "W4", "W7"])
     ap.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
     ap.add_argument("--repeats", type=int, help="timed blocks per case and peer")
     ap.add_argument("--block", type=float, help="seconds per timed block")

@@ -41,6 +41,10 @@ def build(peer, workload, batch):
         from bench import lenet
 
         return peer.w3(*lenet.w3_data(batch))
+    if workload == "W7":
+        from bench import transformer
+
+        return peer.w7(*transformer.w7_data(batch))
     raise ValueError(f"unknown workload {workload!r}")
 
 

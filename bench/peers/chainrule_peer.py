@@ -81,3 +81,14 @@ def w3(x, y):
         p.data[...] = w
     opt = cr.optim.SGD(model.parameters(), **lenet.SGD_MOMENTUM)
     return training_step(model, opt, F.cross_entropy, cr.tensor(x), y)
+
+
+def w7(x, y):
+    """The causal Transformer LM (bench/transformer.py) from cr.nn layers, Adam."""
+    import chainrule as cr
+    import chainrule.nn.functional as F
+    from bench import transformer
+
+    model = transformer.language_model(cr.nn, cr.tensor)
+    opt = cr.optim.Adam(model.parameters(), **ADAM)
+    return training_step(model, opt, F.cross_entropy, cr.tensor(x), cr.tensor(y))

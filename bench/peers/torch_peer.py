@@ -92,3 +92,16 @@ def w3(x, y):
     opt = torch.optim.SGD(model.parameters(), **lenet.SGD_MOMENTUM)
     return training_step(model, opt, torch.nn.functional.cross_entropy, torch.from_numpy(x),
                          torch.from_numpy(y))
+
+
+def w7(x, y):
+    """The causal Transformer LM (bench/transformer.py) from torch.nn layers, Adam."""
+    import torch
+
+    from bench import transformer
+
+    model = transformer.language_model(torch.nn, torch.from_numpy)
+    opt = torch.optim.Adam(model.parameters(), lr=ADAM["lr"], betas=ADAM["betas"],
+                           eps=ADAM["eps"])
+    return training_step(model, opt, torch.nn.functional.cross_entropy, torch.from_numpy(x),
+                         torch.from_numpy(y))

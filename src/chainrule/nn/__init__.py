@@ -78,3 +78,21 @@ __all__ += ["GaussianNLLLoss", "PoissonNLLLoss"]
 from chainrule.nn.penalties import gradient_penalty  # noqa: E402
 
 __all__ += ["gradient_penalty"]
+from chainrule.nn.layers.attention import (  # noqa: E402
+    MultiheadAttention,
+    RMSNorm,
+    SinusoidalPositionalEncoding,
+)
+from chainrule.nn.layers.transformer import (  # noqa: E402
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ += [
+    "MultiheadAttention", "RMSNorm", "SinusoidalPositionalEncoding", "Transformer",
+    "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer",
+]

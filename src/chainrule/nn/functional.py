@@ -25,6 +25,7 @@ from chainrule.nn.losses import (  # noqa: F401  (re-exported)
 from chainrule.ops import nn_ops as _nn_ops
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.compare import DropoutMask
+from chainrule.ops.normalization import layer_norm_op as _layer_norm_op
 
 # ---- activations ---------------------------------------------------------------------------
 
@@ -157,6 +158,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if k == 0 or input.shape[input.ndim - k:] != shape:
         raise ValueError(f"layer_norm: the input's trailing dimensions must be normalized_shape "
                          f"{shape}; got input shape {input.shape}")
+    fused = all(t is None or (t.shape == shape and t.dtype == input.dtype)
+                for t in (weight, bias))
+    if fused and input.dtype.kind == "f":  # one node forward, one fused pass backward
+        return _layer_norm_op(input, k, weight, bias, eps)
     axes = tuple(range(input.ndim - k, input.ndim))
     y = _normalize(input, axes, eps)[0]
     if weight is not None:
@@ -249,3 +254,14 @@ from chainrule.ops.pool import (  # noqa: E402, F401  (re-exported)
     max_pool2d,
 )
 from chainrule.ops.resample import interpolate, pad  # noqa: E402, F401  (re-exported)
+
+# ---- attention, RMS normalization, positional encodings (chainrule.nn.functional_attention) -
+# isort: split
+from chainrule.nn.functional_attention import (  # noqa: E402, F401  (re-exported)
+    apply_rotary_pos_emb,
+    multi_head_attention_forward,
+    rms_norm,
+    rotary_embedding,
+    scaled_dot_product_attention,
+    sinusoidal_positional_encoding,
+)

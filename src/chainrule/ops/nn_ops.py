@@ -25,14 +25,20 @@ class Linear(Function):
     __slots__ = ()
 
     def forward(self, x, W, b=None):
-        y = np.matmul(x, W.T)  # W.T is a view: BLAS reads it transposed, no copy
+        if x.ndim > 2 and x.flags.c_contiguous:  # (..., in) as one (n, in) GEMM, not a loop
+            y = np.matmul(x.reshape(-1, x.shape[-1]), W.T).reshape(x.shape[:-1] + W.shape[:1])
+        else:
+            y = np.matmul(x, W.T)  # W.T is a view: BLAS reads it transposed, no copy
         if b is not None:
             y += b
         return y
 
     def forward_into(self, out, x, W, b=None):
         """forward, written into out (the result's shape and dtype; not x, W or b)."""
-        np.matmul(x, W.T, out=out)
+        if x.ndim > 2 and x.flags.c_contiguous:  # the same single GEMM as forward: same bits
+            np.matmul(x.reshape(-1, x.shape[-1]), W.T, out=out.reshape(-1, W.shape[0]))
+        else:
+            np.matmul(x, W.T, out=out)
         if b is not None:
             out += b
         return out
@@ -51,13 +57,18 @@ class Linear(Function):
             gb = Sum((0,), False)(g) if len(self.inputs) == 3 and self.inputs[2].requires_grad \
                 else None
             return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
-        gx = g @ W if x.requires_grad else None
         gW = gb = None
+        if x.ndim > 2:  # batch axes flattened: one GEMM each, and the bias sum in one reduce
+            g2 = g.reshape(-1, g.shape[-1])
+            gx = (g2 @ W).reshape(x.shape) if x.requires_grad else None
+            if W.requires_grad:
+                gW = Permute((1, 0))(g2) @ x.reshape(-1, x.shape[-1])
+            if len(self.inputs) == 3 and self.inputs[2].requires_grad:
+                gb = Sum((0,), False)(g2)
+            return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
+        gx = g @ W if x.requires_grad else None
         if W.requires_grad:
-            if x.ndim == 1:
-                gW = g.reshape(-1, 1) @ x.reshape(1, -1)
-            else:
-                gW = g.reshape(-1, g.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
+            gW = g.reshape(-1, 1) @ x.reshape(1, -1)
         if len(self.inputs) == 3 and self.inputs[2].requires_grad:
             gb = g  # the engine sums it over the batch axes down to b's shape
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)

@@ -61,3 +61,21 @@ __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 from chainrule.nn.layers.loss import GaussianNLLLoss, PoissonNLLLoss  # noqa: E402
 
 __all__ += ["GaussianNLLLoss", "PoissonNLLLoss"]
+from chainrule.nn.layers.attention import (  # noqa: E402
+    MultiheadAttention,
+    RMSNorm,
+    SinusoidalPositionalEncoding,
+)
+from chainrule.nn.layers.transformer import (  # noqa: E402
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ += [
+    "MultiheadAttention", "RMSNorm", "SinusoidalPositionalEncoding", "Transformer",
+    "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer",
+]

@@ -1,4 +1,4 @@
-"""torch.nn.utils: gradient clipping, flat parameter vectors, rnn packing, parametrize and spectral_norm (one submodule per family)."""
+"""torch.nn.utils: clipping, flat parameter vectors, rnn packing, parametrize, spectral_norm."""
 
 from chainrule.nn.utils import parametrizations, parametrize, rnn  # noqa: F401
 from chainrule.nn.utils.clip import (  # noqa: F401

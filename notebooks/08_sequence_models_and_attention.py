@@ -104,15 +104,15 @@ print(f"||W_hh|| = 0.5: the first input's influence is {decay[0.5][0] / decay[0.
       "of the last one's")
 
 # %%
-if hasattr(cr.nn, "RNN"):  # the library's module (another branch): same numbers
-    layer = cr.nn.RNN(D, H)
-    with cr.no_grad():
-        for name, value in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"),
-                               params):
-            getattr(layer, name).copy_(value.to(getattr(layer, name).dtype))
-    out, h_n = layer(x.to(layer.weight_ih_l0.dtype))
-    assert np.allclose(out.numpy(), states.numpy(), atol=1e-5)
-    print("cr.nn.RNN agrees with the hand-built cell")
+# the library's cr.nn.RNN gives the same numbers
+layer = cr.nn.RNN(D, H)
+with cr.no_grad():
+    for name, value in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"),
+                           params):
+        getattr(layer, name).copy_(value.to(getattr(layer, name).dtype))
+out, h_n = layer(x.to(layer.weight_ih_l0.dtype))
+assert np.allclose(out.numpy(), states.numpy(), atol=1e-5)
+print("cr.nn.RNN agrees with the hand-built cell")
 
 # %% [markdown]
 # ## Scaled dot-product attention
@@ -143,12 +143,12 @@ axes[1].imshow(A_c.numpy(), cmap="viridis")
 axes[1].set_title("with a causal mask")
 plt.show()
 
-if hasattr(F, "scaled_dot_product_attention"):  # the library's op (another branch)
-    lib = F.scaled_dot_product_attention(Q[None], K[None], V[None])
-    assert np.allclose(lib.numpy()[0], out.numpy(), atol=1e-6)
-    lib_c = F.scaled_dot_product_attention(Q[None], K[None], V[None], is_causal=True)
-    assert np.allclose(lib_c.numpy()[0], out_c.numpy(), atol=1e-6)
-    print("F.scaled_dot_product_attention agrees with the hand-built attention")
+# the library's fused op gives the same numbers
+lib = F.scaled_dot_product_attention(Q[None], K[None], V[None])
+assert np.allclose(lib.numpy()[0], out.numpy(), atol=1e-6)
+lib_c = F.scaled_dot_product_attention(Q[None], K[None], V[None], is_causal=True)
+assert np.allclose(lib_c.numpy()[0], out_c.numpy(), atol=1e-6)
+print("F.scaled_dot_product_attention agrees with the hand-built attention")
 
 # %% [markdown]
 # ## Why divide by $\sqrt{d}$
@@ -203,17 +203,17 @@ plt.colorbar()
 plt.show()
 
 # %%
-if hasattr(cr.nn, "MultiheadAttention"):  # the library's module (another branch)
-    E, heads = 8, 2
-    mha = cr.nn.MultiheadAttention(E, heads, batch_first=True)
-    x = cr.randn(1, 5, E).to(mha.in_proj_weight.dtype)
-    got, _ = mha(x, x, x)
-    Wq, Wk, Wv = mha.in_proj_weight.detach().chunk(3)
-    bq, bk, bv = mha.in_proj_bias.detach().chunk(3)
-    q, k_, v = x[0] @ Wq.T + bq, x[0] @ Wk.T + bk, x[0] @ Wv.T + bv
-    dh = E // heads
-    outs = [attention(q[:, h * dh:(h + 1) * dh], k_[:, h * dh:(h + 1) * dh],
-                      v[:, h * dh:(h + 1) * dh])[0] for h in range(heads)]
-    want = cr.cat(outs, dim=-1) @ mha.out_proj.weight.detach().T + mha.out_proj.bias.detach()
-    assert np.allclose(got.detach().numpy()[0], want.numpy(), atol=1e-5)
-    print("cr.nn.MultiheadAttention agrees with heads of the hand-built attention")
+# the library's MultiheadAttention is heads of the same attention
+E, heads = 8, 2
+mha = cr.nn.MultiheadAttention(E, heads, batch_first=True)
+x = cr.randn(1, 5, E).to(mha.in_proj_weight.dtype)
+got, _ = mha(x, x, x)
+Wq, Wk, Wv = mha.in_proj_weight.detach().chunk(3)
+bq, bk, bv = mha.in_proj_bias.detach().chunk(3)
+q, k_, v = x[0] @ Wq.T + bq, x[0] @ Wk.T + bk, x[0] @ Wv.T + bv
+dh = E // heads
+outs = [attention(q[:, h * dh:(h + 1) * dh], k_[:, h * dh:(h + 1) * dh],
+                  v[:, h * dh:(h + 1) * dh])[0] for h in range(heads)]
+want = cr.cat(outs, dim=-1) @ mha.out_proj.weight.detach().T + mha.out_proj.bias.detach()
+assert np.allclose(got.detach().numpy()[0], want.numpy(), atol=1e-5)
+print("cr.nn.MultiheadAttention agrees with heads of the hand-built attention")

@@ -74,3 +74,19 @@ def test_table_covers_every_differentiable_op():
     ids = [r.id for r in OPS]
     missing = [n for n in names if not any(i.startswith(n) for i in ids)]
     assert not missing
+
+
+def test_rows_gathered_by_an_index_array_get_their_gradients_summed():
+    """x[idx]'s backward (an embedding's) groups rows with a sort: repeated, negative
+    (-1 and n - 1 are one row), multi-dimensional and empty indices sum as np.add.at does."""
+    import chainrule as cr
+
+    rng = np.random.default_rng(0)
+    for idx in (np.array([3, 1, 3, -1, 4, 0, 3]), rng.integers(-5, 5, (4, 6)),
+                np.zeros(0, dtype=np.int64)):
+        x = cr.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+        g = rng.standard_normal(idx.shape + (3,))
+        (x[cr.tensor(idx)] * cr.tensor(g)).sum().backward()
+        want = np.zeros((5, 3))
+        np.add.at(want, idx, g)
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12, atol=1e-12)

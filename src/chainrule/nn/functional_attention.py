@@ -102,7 +102,7 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     (N num_heads, L, S); bool True = not allowed (torch's MultiheadAttention convention),
     float = added to the scores."""
     from chainrule.nn.functional import linear
-    from chainrule.ops.shape import concatenate
+    from chainrule.ops.shape import concatenate, split
 
     N, L, E = query.shape
     S = key.shape[1]
@@ -111,7 +111,7 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     if in_proj_weight is not None:
         if query is key and key is value:  # self-attention: one GEMM for q, k and v
             qkv = linear(query, in_proj_weight, in_proj_bias)
-            q, k, v = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
+            q, k, v = split(qkv, E, dim=-1)  # views; their gradients join in one pass
         else:
             b = (None, None, None) if in_proj_bias is None else \
                 (in_proj_bias[:E], in_proj_bias[E:2 * E], in_proj_bias[2 * E:])

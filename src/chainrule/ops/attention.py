@@ -13,6 +13,8 @@ recomputing p: nothing is saved but the inputs); under create_graph the vjp writ
 formulas with chainrule ops, so every derivative order is exact. Any leading batch dims.
 """
 
+import math
+
 import numpy as np
 
 from chainrule.core.function import Function, Nondifferentiable
@@ -213,7 +215,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     L, S = q.shape[-2], k.shape[-2]
     if is_causal and attn_mask is not None:
         raise _shape_error("give either attn_mask or is_causal=True, not both (as torch)")
-    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     mask = None
     if attn_mask is not None:
         mask = to_tensor(attn_mask) if not isinstance(attn_mask, np.ndarray) else \

@@ -15,7 +15,6 @@ from chainrule.core.mode import state as _state
 from chainrule.ops.registry import op
 
 
-
 def _mean(x, k):
     """mean over the last k axes, keepdims: one matrix-vector product (BLAS) instead of a
     reduce along a short inner axis"""

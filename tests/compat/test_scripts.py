@@ -19,6 +19,11 @@ GOLDEN = golden.load("compat")
 # quasi-Newton iterations amplify the gradient-descent phase's 2.5e-6; in float64 chainrule's
 # LBFGS follows torch's to 1e-12, tests/optim/test_optim_compat.py)
 RTOL = {"poly_regression": 2e-5, "mlp_classifier": 2e-5, "manual_tensors_lbfgs": 3e-4}
+# against torch run here: torch's own float32 kernels differ between CPUs, and L-BFGS's last
+# iteration amplifies that: torch 2.13 on one 2-core x86_64 machine ended 1.46e-2 away from
+# the same torch's golden run (chainrule 9.3e-5 from it), so the live check of that script
+# allows 3e-2 on its last loss and keeps 3e-4 on the others
+LIVE_LAST_RTOL = {"manual_tensors_lbfgs": 3e-2}
 
 
 def _golden(name):
@@ -50,6 +55,10 @@ def test_script_losses_match_pytorch_live(name):
     torch = pytest.importorskip("torch")
     init, want = scripts.run(name, torch)
     _, got = scripts.run(name, chainrule, init)
+    last = LIVE_LAST_RTOL.get(name)
+    if last is not None:
+        np.testing.assert_allclose(got[-1], want[-1], rtol=last)
+        got, want = got[:-1], want[:-1]
     np.testing.assert_allclose(got, want, rtol=RTOL[name], atol=1e-7)
 
 

@@ -1,4 +1,5 @@
-"""Scaled dot-product attention as one graph node, and the masked-safe softmax it is made of.
+"""Scaled dot-product attention as two graph nodes, the attention weights and a matmul, and
+the masked-safe softmax they are made of.
 
     s = q k^T * scale + mask,   p = softmax(s) over keys,   y = p v
 
@@ -8,9 +9,10 @@ The derivatives, with gp = g v^T and gs = p * (gp - <gp, p>) (softmax's Jacobian
 
     gq = gs k * scale,   gk = gs^T q * scale,   gv = p^T g,   gmask = gs
 
-A plain backward (grad mode off) computes the four in one NumPy pass (AttentionGrad,
-recomputing p: nothing is saved but the inputs); under create_graph the vjp writes the same
-formulas with chainrule ops, so every derivative order is exact. Any leading batch dims.
+p is computed once: the matmul keeps it for its own backward (gp, gv) and the weights' node
+reads it as its output. A plain backward (grad mode off) computes gq, gk, gmask in one NumPy
+pass (AttentionWeightsGrad); under create_graph the vjp writes the same formulas with
+chainrule ops, so every derivative order is exact. Any leading batch dims.
 """
 
 import math
@@ -93,12 +95,13 @@ class SafeSoftmax(Function):
         return p * (g - (g * p).sum(-1, keepdim=True))
 
 
-class ScaledDotProductAttention(Function):
-    """y = softmax(q k^T scale + mask) v;  gq = gs k scale, gk = gs^T q scale, gv = p^T g,
-    gmask = gs, with gs = p (g v^T - <g v^T, p>)
+class AttentionWeights(Function):
+    """p = softmax(q k^T scale + mask) over keys (0 on rows with every key masked);
+    gs = p (gp - <gp, p>),  gq = gs k scale,  gk = gs^T q scale,  gmask = gs
 
-    Inputs q (..., L, E), k (..., S, E), v (..., S, Ev) and optionally an additive float
-    mask broadcastable to (..., L, S); is_causal masks keys after each query.
+    Inputs q (..., L, E), k (..., S, E) and optionally an additive float mask broadcastable
+    to (..., L, S); is_causal masks keys after each query. Attention is this node followed by
+    a matmul with v, so p is computed once and the matmul keeps it for both backwards.
     """
 
     __slots__ = ("scale", "causal")
@@ -106,58 +109,44 @@ class ScaledDotProductAttention(Function):
     def __init__(self, scale, causal):
         self.scale, self.causal = scale, causal
 
-    def forward(self, q, k, v, mask=None):
-        return np.matmul(_probs(_scores(q, k, mask, self.scale, self.causal)), v)
+    def forward(self, q, k, mask=None):
+        return _probs(_scores(q, k, mask, self.scale, self.causal))
 
-    def vjp(self, g):
-        q, k, v = self.inputs[:3]
-        mask = self.inputs[3] if len(self.inputs) == 4 else None
+    def vjp(self, gp):
+        q, k = self.inputs[:2]
+        mask = self.inputs[2] if len(self.inputs) == 3 else None
         need_mask = mask is not None and mask.requires_grad
+        p = self.output
         if not _state.grad_enabled:  # a plain backward: one fused NumPy pass
-            grads = AttentionGrad(self.scale, self.causal, need_mask)(
-                *((q, k, v, g) if mask is None else (q, k, v, g, mask)))
-            return grads if mask is not None else grads[:3]
-        # create_graph: the same formulas in chainrule ops, differentiable in q, k, v, mask, g
-        s = MatMul()(q, Permute(_swap(k.ndim))(k)) * self.scale
-        if mask is not None:
-            s = s + mask
-        if self.causal:
-            L, S = s.shape[-2], s.shape[-1]
-            s = s + from_array(np.where(_causal(L, S), 0, -np.inf).astype(s.dtype))
-        p = SafeSoftmax()(s)
-        gp = MatMul()(g, Permute(_swap(v.ndim))(v))
+            grads = AttentionWeightsGrad(self.scale, need_mask)(q, k, p, gp)
+            return grads if mask is not None else grads[:2]
+        # create_graph: the same formulas in chainrule ops, differentiable in q, k, mask, gp
         gs = p * (gp - (gp * p).sum(-1, keepdim=True))
         gq = MatMul()(gs, k) * self.scale
         gk = MatMul()(Permute(_swap(gs.ndim))(gs), q) * self.scale
-        gv = MatMul()(Permute(_swap(p.ndim))(p), g)
-        return (gq, gk, gv) if mask is None else (gq, gk, gv, gs if need_mask else None)
+        return (gq, gk) if mask is None else (gq, gk, gs if need_mask else None)
 
 
 def _swap(n):
     return tuple(range(n - 2)) + (n - 1, n - 2)
 
 
-class AttentionGrad(Nondifferentiable):
-    """(gq, gk, gv[, gmask]) of scaled dot-product attention for cotangent g, in one NumPy pass
-    (the first-order backward; the vjp's create_graph path writes the same formulas with
-    chainrule ops)"""
+class AttentionWeightsGrad(Nondifferentiable):
+    """(gq, gk, gmask) of the attention weights p for cotangent gp, in one NumPy pass (the
+    first-order backward; the vjp's create_graph path writes the same formulas with chainrule
+    ops): gs = p (gp - <gp, p>), gq = gs k scale, gk = gs^T q scale, gmask = gs"""
 
-    __slots__ = ("scale", "causal", "need_mask")
+    __slots__ = ("scale", "need_mask")
 
-    def __init__(self, scale, causal, need_mask):
-        self.scale, self.causal, self.need_mask = scale, causal, need_mask
+    def __init__(self, scale, need_mask):
+        self.scale, self.need_mask = scale, need_mask
 
-    def forward(self, q, k, v, g, mask=None):
-        p = _probs(_scores(q, k, mask, self.scale, self.causal))
-        gv = np.matmul(np.swapaxes(p, -1, -2), g)
-        gp = np.matmul(g, np.swapaxes(v, -1, -2))
+    def forward(self, q, k, p, gp):
         gs = gp - _row_dot(gp, p)
         gs *= p
         gmask = gs.copy() if self.need_mask else np.zeros((), q.dtype)
         gs *= self.scale
-        gq = np.matmul(gs, k)
-        gk = np.matmul(np.swapaxes(gs, -1, -2), q)
-        return (gq, gk, gv) if mask is None else (gq, gk, gv, gmask)
+        return np.matmul(gs, k), np.matmul(np.swapaxes(gs, -1, -2), q), gmask
 
 
 class BoolMaskBias(Nondifferentiable):
@@ -176,7 +165,7 @@ def _shape_error(msg):
     return ValueError(f"scaled_dot_product_attention: {msg}")
 
 
-@op(classes=(ScaledDotProductAttention, SafeSoftmax))
+@op(classes=(AttentionWeights, SafeSoftmax))
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(q k^T / sqrt(E) + mask) v over (..., L, E) queries and (..., S, E) keys.
@@ -241,8 +230,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             s = s + from_array(np.where(_causal(L, S), 0, -np.inf).astype(q.dtype))
         p = SafeSoftmax()(s)
         return (p * DropoutMask(dropout_p)(p)) @ v
-    node = ScaledDotProductAttention(scale, bool(is_causal))
-    return node(q, k, v) if mask is None else node(q, k, v, mask)
+    weights = AttentionWeights(scale, bool(is_causal))
+    return MatMul()(weights(q, k) if mask is None else weights(q, k, mask), v)
 
 
 def attention_probs(scores):

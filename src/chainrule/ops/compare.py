@@ -4,6 +4,7 @@ replays it on new data like every other op."""
 
 import numpy as np
 
+from chainrule.core import backend as _backend
 from chainrule.core import mode as _mode
 from chainrule.core.function import Nondifferentiable
 from chainrule.ops.arithmetic import _pair, to_tensor
@@ -110,6 +111,12 @@ class OneHot(Nondifferentiable):
         self.classes, self.dtype, self.ignore = classes, dtype, ignore
 
     def forward(self, labels):
+        if type(labels) is not np.ndarray:  # on a device: one comparison, no value read
+            xp = _backend.xp_of(labels)
+            y = labels[:, None] == xp.arange(self.classes)
+            if self.ignore is not None and 0 <= self.ignore < self.classes:
+                y &= (labels != self.ignore)[:, None]
+            return y.astype(self.dtype)
         y = np.zeros((len(labels), self.classes), dtype=self.dtype)
         rows = np.arange(len(labels))
         if self.ignore is not None and (labels == self.ignore).any():
@@ -129,7 +136,8 @@ class DropoutMask(Nondifferentiable):
         self.p = p
 
     def forward(self, x):
-        scale = (_mode.state.rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype)
+        rng = _mode.state.rng if type(x) is np.ndarray else _backend.backend_of(x).rng(None)
+        scale = (rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype)
         scale *= 1.0 / (1.0 - self.p)  # kept entries are scaled so that E[y] = x
         return scale
 

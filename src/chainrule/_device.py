@@ -135,10 +135,10 @@ def set_default_device(dev):
     global _default
     dev = as_device(dev)
     if dev is not None and dev.type != "cpu":
-        backend(dev)
+        _backend.DEFAULT = (backend(dev), dev.index)
         _default = dev
     else:
-        _default = None
+        _backend.DEFAULT = _default = None
 
 
 def get_default_device():

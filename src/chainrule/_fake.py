@@ -107,6 +107,10 @@ class FakeArray(np.ndarray):
         r = _REPLACED.get(func, func)(*args, **kwargs)
         return out if type(out) is FakeArray else _wrap(r)
 
+    def __getitem__(self, key):
+        r = _base.__getitem__(self, key)
+        return np.asarray(r).view(FakeArray) if isinstance(r, np.generic) else r
+
     def __index__(self):
         raise TypeError("fake device: a device array is not an index (as CuPy); read it with "
                         "int(x) or .item()")

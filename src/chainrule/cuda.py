@@ -63,7 +63,7 @@ def _make_backend(cupy):
                          from_host=from_host, errstate=errstate, special=special,
                          linalg=cupy.linalg, rng=rng, index_of=lambda a: a.device.id,
                          synchronize=lambda: cupy.cuda.get_current_stream().synchronize())
-    b.seed = seed
+    b.seed = seed  # (a Backend slot)
     _backend.register(b)
     _backend.SEEDERS.append(seed)
     return b

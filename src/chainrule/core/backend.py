@@ -19,7 +19,7 @@ class Backend:
     per-device random generators."""
 
     __slots__ = ("name", "xp", "array_type", "to_host", "from_host", "errstate", "special",
-                 "linalg", "rng", "index_of", "synchronize", "_scalars")
+                 "linalg", "rng", "index_of", "synchronize", "_scalars", "seed", "lenient")
 
     def __init__(self, name, xp, array_type, to_host, from_host, errstate, special, linalg,
                  rng, index_of=lambda a: None, synchronize=lambda: None):
@@ -28,6 +28,8 @@ class Backend:
         self.errstate, self.special, self.linalg = errstate, special, linalg
         self.rng, self.index_of, self.synchronize = rng, index_of, synchronize
         self._scalars = {}
+        self.seed = None
+        self.lenient = False  # tests only: .numpy() copies to the host instead of raising
 
     def scalar(self, value, dtype):
         """A 0-d array of `value` on this device, made once per (value, dtype) and reused, so a
@@ -59,6 +61,7 @@ CPU = Backend("cpu", np, _ndarray, to_host=lambda a: a, from_host=lambda a, inde
 
 _BY_TYPE = {_ndarray: CPU}  # array type -> Backend; cupy.ndarray and FakeArray join on demand
 DEVICE_TYPES = set()  # the non-CPU array types (Function.__call__ keeps them as they are)
+DEFAULT = None  # the default device's (Backend, index) for Tensor(...), None: the CPU
 SEEDERS = []  # seed(n) of each device's generators, called by cr.manual_seed
 
 

@@ -59,6 +59,8 @@ class Tensor:
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self._data = as_array(data, dtype)
+        if _backend.DEFAULT is not None and type(self._data) is np.ndarray:  # torch's default
+            self._data = _backend.DEFAULT[0].from_host(self._data, _backend.DEFAULT[1])
         self.grad = None
         self.grad_fn = None
         self._index = 0
@@ -258,8 +260,8 @@ def _host(t, force):
     a = t._data
     if type(a) is np.ndarray or type(a) not in _backend.DEVICE_TYPES:
         return a
-    if not force:
-        b = _backend.backend_of(a)
+    b = _backend.backend_of(a)
+    if not force and not b.lenient:
         raise TypeError(f"numpy: the tensor is on device {b.name!r}; copy it to the host with "
                         ".cpu() first (t.cpu().numpy())")
     return _backend.to_host(a)

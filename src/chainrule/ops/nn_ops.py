@@ -135,9 +135,11 @@ class SoftmaxCrossEntropy(Function):
         xp = xp_of(x)
         n, classes = x.shape
         kept = labels != self.ignore_index
-        _defer_label_check("cross_entropy", labels, kept, classes, self.ignore_index)
+        inside = (labels >= 0) & (labels < classes)
+        defer_check((kept & ~inside).any(), _range_message("cross_entropy", classes,
+                                                          self.ignore_index))
         shifted = x - x.max(axis=1, keepdims=True)
-        picked = shifted[xp.arange(n), xp.where(kept, labels, 0)]
+        picked = shifted[xp.arange(n), xp.where(kept & inside, labels, 0)]
         lse = xp.log(xp.exp(shifted).sum(axis=1))
         total = ((lse - picked) * kept).sum()
         den = kept.sum() if self.mean else 1
@@ -151,11 +153,9 @@ class SoftmaxCrossEntropy(Function):
         return (softmax(x, 1) - onehot) * (w * g), None
 
 
-def _defer_label_check(op, labels, kept, classes, ignore_index):
-    """On a device: flag labels outside [0, classes) (not ignored) for the next read."""
-    bad = (kept & ((labels < 0) | (labels >= classes))).any()
-    defer_check(bad, f"{op}: a class label is out of range for {classes} classes (labels must "
-                f"be in [0, {classes - 1}], or equal ignore_index={ignore_index} to be ignored)")
+def _range_message(op, classes, ignore_index):
+    return (f"{op}: a class label is out of range for {classes} classes (labels must be in "
+            f"[0, {classes - 1}], or equal ignore_index={ignore_index} to be ignored)")
 
 
 def _kept_labels(op, labels, classes, ignore_index):
@@ -234,11 +234,11 @@ class CheckLabels(Nondifferentiable):
         self.op, self.classes, self.ignore_index = op, classes, ignore_index
 
     def forward(self, labels):
-        if type(labels) is not np.ndarray:
-            if labels.size:
-                kept = labels != self.ignore_index if self.ignore_index is not None else True
-                _defer_label_check(self.op, labels, kept, self.classes, self.ignore_index)
-            return labels
+        if type(labels) is not np.ndarray:  # checked at the next read; bad labels read as 0
+            kept = labels != self.ignore_index if self.ignore_index is not None else True
+            bad = kept & ((labels < 0) | (labels >= self.classes))
+            defer_check(bad.any(), _range_message(self.op, self.classes, self.ignore_index))
+            return xp_of(labels).where(bad, 0, labels)
         if labels.size and (labels.min() < 0 or labels.max() >= self.classes):
             bad = (labels < 0) | (labels >= self.classes)
             bad &= labels != self.ignore_index

@@ -208,3 +208,39 @@ def test_dropout_and_init_draw_on_the_device():
     lin.to("fake")
     cr.nn.init.normal_(lin.weight)
     assert lin.weight.device == "fake"
+
+
+def test_fit_on_a_device_reads_the_loss_once_per_logging_interval():
+    X, y = cr.data.make_moons(256, seed=0)
+    history, reads = {}, {}
+    for device in ("cpu", "fake"):
+        cr.manual_seed(0)
+        model = cr.nn.Sequential(cr.nn.Linear(2, 16), cr.nn.ReLU(), cr.nn.Linear(16, 2))
+        model.to(device)
+        opt = cr.optim.Adam(model.parameters(), lr=0.05)
+        _fake.counters.reset()
+        h = cr.train.fit(model, F.cross_entropy, opt, (X, y), epochs=2, seed=0, progress=False,
+                         log_every=4)
+        history[device], reads[device] = h["loss"], _fake.counters.snapshot()
+    np.testing.assert_allclose(history["fake"], history["cpu"], rtol=1e-6)
+    # 8 batches an epoch, read 4 at a time: 2 loss reads (and 2 label-flag checks) an epoch
+    assert reads["fake"]["reads"] == 0 and reads["fake"]["d2h"] <= 2 * 2 * 2
+    with pytest.raises(ValueError, match="log_every must be a positive integer"):
+        cr.train.fit(model, F.cross_entropy, opt, (X, y), log_every=0, progress=False)
+
+
+def test_checkpoints_save_device_tensors_and_load_onto_a_chosen_device(tmp_path):
+    cr.manual_seed(0)
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.BatchNorm1d(4)).to("fake")
+    path = tmp_path / "m.safetensors"
+    cr.save(model.state_dict(), path)
+    on_cpu, on_fake = cr.load(path), cr.load(path, map_location="fake")
+    assert all(t.device == "cpu" for t in on_cpu.values())
+    assert all(t.device == "fake" for t in on_fake.values())
+    for k, t in model.state_dict().items():
+        np.testing.assert_array_equal(on_cpu[k].numpy(), t.cpu().numpy())
+    other = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.BatchNorm1d(4)).to("fake")
+    other.load_state_dict(on_cpu)  # host values into device parameters
+    np.testing.assert_array_equal(other[0].weight.cpu().numpy(), model[0].weight.cpu().numpy())
+    with pytest.raises(RuntimeError, match="load: CUDA is not available"):
+        cr.load(path, map_location="cuda")

@@ -79,10 +79,20 @@ def backend_of(a):
 
 
 def xp_of(a):
-    """The namespace (np, cupy, the fake's) that computes on array a."""
+    """The namespace (np, cupy, the fake's) that computes on array (or Tensor) a."""
     if type(a) is _ndarray:
         return np
-    return _BY_TYPE.get(type(a), CPU).xp
+    b = _BY_TYPE.get(type(a))
+    if b is None:  # a Tensor (its data's), a NumPy scalar, a list: the CPU's
+        b = _BY_TYPE.get(type(getattr(a, "_data", None)), CPU)
+    return b.xp
+
+
+def asarray(value, dtype=None, like=None):
+    """np.asarray(value, dtype) on the host; on the device of array `like`, its namespace's."""
+    if like is None or type(like) is _ndarray:
+        return np.asarray(value, dtype)
+    return _BY_TYPE.get(type(like), CPU).xp.asarray(value, dtype)
 
 
 def errstate(a, **kwargs):
@@ -98,6 +108,11 @@ def to_host(a):
         return a
     b = _BY_TYPE.get(type(a))
     return np.asarray(a) if b is None else b.to_host(a)
+
+
+def to_like(host, like):
+    """A host array on the device of array `like` (host itself when like is on the CPU)."""
+    return host if type(like) is _ndarray else backend_of(like).from_host(host, None)
 
 
 def describe(a):

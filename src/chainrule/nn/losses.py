@@ -11,7 +11,7 @@ from chainrule import ops as _ops
 from chainrule.core.backend import backend_of, xp_of
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops import nn_ops as _nn_ops
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -230,7 +230,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     labels = _labels("cross_entropy", target, input, axis)
     fused = input.ndim == 2 and weight is None and label_smoothing == 0 and \
         reduction != "none" and labels.size
-    labels = target if isinstance(target, Tensor) else from_array(labels)  # the caller's array
+    labels = target if isinstance(target, Tensor) else const(labels, input)  # the caller's array
     if fused:  # the common classifier loss: one graph node (same value and derivatives)
         return _nn_ops.softmax_cross_entropy(input, labels, reduction, ignore_index)
     logp = _ops.log_softmax(input, axis)

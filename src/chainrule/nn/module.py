@@ -394,7 +394,7 @@ class Module:
                              + "; ".join(problems))
         for k, t in own.items():
             if k in state_dict:
-                np.copyto(t._data, _raw(state_dict[k]), casting="unsafe")
+                np.copyto(t._data, _raw(state_dict[k], t._data), casting="unsafe")
                 bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
 
@@ -414,8 +414,14 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _raw(value):
-    return value._data if isinstance(value, Tensor) else np.asarray(value)
+def _raw(value, like=None):
+    """value's array, on like's device when like is given (a checkpoint loads anywhere)."""
+    a = value._data if isinstance(value, Tensor) else np.asarray(value)
+    if like is not None and type(a) is not type(like):
+        from chainrule._device import device_of, to_device
+
+        a = to_device(a, device_of(like))
+    return a
 
 
 class _Handle:

@@ -15,10 +15,11 @@ formulas with chainrule ops, so every derivative order is exact. Any leading bat
 
 import numpy as np
 
+from chainrule.core.backend import to_like
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
 from chainrule.core.tensor import from_array
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.registry import op
 from chainrule.ops.shape import Permute
@@ -59,7 +60,7 @@ def _scores(q, k, mask, scale, causal):
     if mask is not None:
         s = s + mask
     if causal:
-        s = np.where(_causal(s.shape[-2], s.shape[-1]), s, -np.inf)
+        s = np.where(to_like(_causal(s.shape[-2], s.shape[-1]), s), s, -np.inf)
     return s
 
 
@@ -107,7 +108,7 @@ class ScaledDotProductAttention(Function):
             s = s + mask
         if self.causal:
             L, S = s.shape[-2], s.shape[-1]
-            s = s + from_array(np.where(_causal(L, S), 0, -np.inf).astype(s.dtype))
+            s = s + const(np.where(_causal(L, S), 0, -np.inf).astype(s.dtype), s)
         p = SafeSoftmax()(s)
         gp = MatMul()(g, Permute(_swap(v.ndim))(v))
         gs = p * (gp - (gp * p).sum(-1, keepdim=True))
@@ -222,7 +223,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if mask is not None:
             s = s + mask
         if is_causal:
-            s = s + from_array(np.where(_causal(L, S), 0, -np.inf).astype(q.dtype))
+            s = s + const(np.where(_causal(L, S), 0, -np.inf).astype(q.dtype), q)
         p = SafeSoftmax()(s)
         return (p * DropoutMask(dropout_p)(p)) @ v
     node = ScaledDotProductAttention(scale, bool(is_causal))

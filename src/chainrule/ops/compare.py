@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.core import backend as _backend
 from chainrule.core import mode as _mode
+from chainrule.core.backend import asarray as _asarray
 from chainrule.core.function import Nondifferentiable
 from chainrule.ops.arithmetic import _pair, to_tensor
 from chainrule.ops.registry import op
@@ -32,7 +33,7 @@ class ArgReduce(Nondifferentiable):
         self.pick, self.axis, self.keepdims = pick, axis, keepdims
 
     def forward(self, x):
-        return np.asarray(self.pick(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+        return _asarray(self.pick(x, axis=self.axis, keepdims=self.keepdims), np.int64, x)
 
 
 class Sign(Nondifferentiable):
@@ -65,7 +66,7 @@ class InsideMask(Nondifferentiable):
         self.lo, self.hi = lo, hi
 
     def forward(self, x):
-        inside = np.ones(x.shape, dtype=bool)
+        inside = _backend.xp_of(x).ones(x.shape, dtype=bool)
         if self.lo is not None:
             inside &= x >= self.lo
         if self.hi is not None:
@@ -82,7 +83,7 @@ class TieWeights(Nondifferentiable):
         self.wins, self.dtype = wins, dtype
 
     def forward(self, a, b):
-        w = np.asarray(self.wins(a, b), dtype=self.dtype)  # (an array even for 0-d a and b)
+        w = _asarray(self.wins(a, b), self.dtype, a)  # (an array even for 0-d a and b)
         w[a == b] = 0.5
         return w
 
@@ -97,7 +98,7 @@ class ArgmaxShare(Nondifferentiable):
 
     def forward(self, x, y):
         y = y if self.keepdims else np.expand_dims(y, self.axes)
-        mask = np.asarray(x == y, dtype=x.dtype)
+        mask = _asarray(x == y, x.dtype, x)
         mask /= mask.sum(axis=self.axes, keepdims=True)
         return mask
 
@@ -243,7 +244,7 @@ class Truth(Nondifferentiable):
         self.reduce, self.axes, self.keepdims = reduce, axes, keepdims
 
     def forward(self, x):
-        return np.asarray(self.reduce(x, axis=self.axes, keepdims=self.keepdims))
+        return _asarray(self.reduce(x, axis=self.axes, keepdims=self.keepdims), None, x)
 
 
 @op(methods=("logical_and", "__and__"), reflected=("__rand__",), classes=(Compare,),

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from chainrule.core.backend import asarray as _asarray
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import _pair, to_tensor
@@ -56,7 +58,7 @@ class Polygamma(Function):
     def forward(self, x):
         sp = _special("polygamma")
         y = sp.psi(x) if self.n == 0 else sp.polygamma(self.n, x)
-        return np.asarray(y).astype(x.dtype, copy=False)
+        return _asarray(y, None, x).astype(x.dtype, copy=False)
 
     def vjp(self, g):
         return g * Polygamma(self.n + 1)(self.inputs[0])
@@ -142,6 +144,6 @@ def xlogy(x, y):
     """
     x, y = _pair(x, y)
     corner = logical_and(eq(x, 0), eq(y, 0))  # (ops, not NumPy: a compiled call replays them)
-    y = where(corner, from_array(np.ones((), dtype=y.dtype)), y)
+    y = where(corner, from_array(xp_of(y).ones((), dtype=y.dtype)), y)
     with np.errstate(divide="ignore"):  # log 0 = -inf is the documented answer for x > 0 = y
         return x * log(y)

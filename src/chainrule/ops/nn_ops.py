@@ -198,7 +198,8 @@ class SquaredError(Function):
 
     def forward(self, x, y):
         d = x - y
-        return np.asarray(np.vdot(d, d) / self.den, dtype=d.dtype)
+        r = np.vdot(d, d) / self.den
+        return np.asarray(r, d.dtype) if type(d) is np.ndarray else r.astype(d.dtype)
 
     def vjp(self, g):
         x, y = self.inputs

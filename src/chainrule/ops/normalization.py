@@ -10,6 +10,7 @@ create_graph the vjp writes the same formulas with chainrule ops, so every order
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
 from chainrule.ops.registry import op
@@ -22,7 +23,9 @@ def _mean(x, k):
     reduce along a short inner axis"""
     n = int(np.prod(x.shape[x.ndim - k:]))
     rows = x.reshape(-1, n) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1, n)
-    return (rows @ np.full(n, 1.0 / n, x.dtype)).reshape(x.shape[:x.ndim - k] + (1,) * k)
+    ones = np.full(n, 1.0 / n, x.dtype) if type(x) is np.ndarray else \
+        xp_of(x).full(n, 1.0 / n, x.dtype)
+    return (rows @ ones).reshape(x.shape[:x.ndim - k] + (1,) * k)
 
 
 def _stats(x, k, eps):

@@ -7,6 +7,7 @@ in-place write through a view is seen by the graph nodes that saved the base.
 
 import numpy as np
 
+from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.broadcast import BroadcastTo, SumTo, broadcast_to
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, from_array, share_version
@@ -81,7 +82,7 @@ class IndexAdd(Function):
         self.index, self.shape = index, shape
 
     def forward(self, g, *arrays):
-        out = np.zeros(self.shape, dtype=g.dtype)
+        out = xp_of(g).zeros(self.shape, dtype=g.dtype)
         if not arrays:
             out[self.index] = g  # basic indexing: every position at most once
         else:
@@ -140,7 +141,7 @@ class Split(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return tuple(np.split(x, np.cumsum(self.sizes)[:-1], axis=self.axis))
+        return tuple(np.split(x, np.cumsum(self.sizes)[:-1].tolist(), axis=self.axis))
 
     def vjp(self, gs):
         pieces = []
@@ -148,7 +149,7 @@ class Split(Function):
             if g is None:
                 axis = self.axis % len(self.shape)  # (a negative axis, as dim=-1)
                 shape = self.shape[:axis] + (n,) + self.shape[axis + 1:]
-                g = from_array(np.zeros(shape, dtype=self.inputs[0].dtype))
+                g = from_array(xp_of(self.inputs[0]).zeros(shape, dtype=self.inputs[0].dtype))
             pieces.append(g)
         return Concatenate(self.axis)(*pieces)
 
@@ -227,7 +228,7 @@ class PutAlongAxis(Function):
         self.axis, self.shape = axis, shape
 
     def forward(self, g, index):
-        y = np.zeros(self.shape, dtype=g.dtype)
+        y = xp_of(g).zeros(self.shape, dtype=g.dtype)
         np.put_along_axis(y, index, g, self.axis)  # one index per slot: no collisions
         return y
 
@@ -394,6 +395,9 @@ def _tensor_index(index):
 def getitem(input, index):
     """x[index] with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
     template, arrays = _tensor_index(index)
+    if arrays and type(input._data) is not np.ndarray:  # host index arrays join x's device
+        arrays = [a if type(a._data) is type(input._data) else
+                  from_array(to_like(to_host(a._data), input._data)) for a in arrays]
     try:
         y = GetItem(template)(input, *arrays)
     except IndexError as e:
@@ -406,7 +410,8 @@ def getitem(input, index):
 def take_along_dim(input, indices, dim):
     """x picked at `indices` along `dim` (np.take_along_axis), differentiable."""
     x = to_tensor(input)
-    index = indices if isinstance(indices, Tensor) else from_array(np.asarray(indices))
+    index = indices if isinstance(indices, Tensor) else from_array(to_like(np.asarray(indices),
+                                                                           x._data))
     return TakeAlongAxis(dim % x.ndim)(x, index)
 
 

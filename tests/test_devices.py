@@ -244,3 +244,27 @@ def test_checkpoints_save_device_tensors_and_load_onto_a_chosen_device(tmp_path)
     np.testing.assert_array_equal(other[0].weight.cpu().numpy(), model[0].weight.cpu().numpy())
     with pytest.raises(RuntimeError, match="load: CUDA is not available"):
         cr.load(path, map_location="cuda")
+
+
+def test_the_instruments_refuse_device_tensors_with_a_clear_error():
+    model = cr.nn.Linear(2, 1).to("fake")
+    x = cr.ones(2, requires_grad=True).to("fake")
+    for call in (lambda: cr.inspect.gradient_flow(model),
+                 lambda: cr.inspect.explain((x * x).sum()),
+                 lambda: cr.optimize.minimize(lambda v: (v * v).sum(), x.detach()),
+                 lambda: cr.optimize.least_squares(lambda v: v - 1.0, x.detach())):
+        with pytest.raises(TypeError, match=r"computes on the host; got a tensor on device "
+                                            r"'fake' \(move it, or the model, with \.cpu\(\)"):
+            call()
+    with pytest.raises(TypeError, match=r"on device 'fake'; copy it to the host with \.cpu\(\)"):
+        cr.linear.LinearRegression().fit(cr.ones(4, 2).to("fake"), cr.ones(4).to("fake"))
+
+
+def test_cholesky_of_a_non_positive_definite_matrix_raises_at_the_next_read():
+    A = cr.tensor([[1.0, 2.0], [2.0, 1.0]], device="fake")
+    L = cr.linalg.cholesky(A)  # the device returns NaN (as cuSOLVER) and sets a flag
+    with pytest.raises(ValueError, match="cholesky: the matrix is not positive-definite"):
+        L.sum().item()
+    good = cr.linalg.cholesky(cr.tensor([[4.0, 2.0], [2.0, 3.0]], device="fake"))
+    np.testing.assert_allclose(good.cpu().numpy(), np.linalg.cholesky([[4.0, 2.0], [2.0, 3.0]]),
+                               rtol=1e-6)

@@ -159,3 +159,19 @@ def _tensor_device(self):
 Tensor.device = property(_tensor_device)  # installed from above, as the op methods are
 Tensor.is_cuda = property(lambda self: _backend.backend_of(self._data).name == "cuda",
                           doc="True on a CUDA device.")
+
+
+def require_host(op, *values):
+    """Refuse device tensors (or modules with device parameters) at an instrument's edge: it
+    computes on the host, so the caller moves them with .cpu() first."""
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            require_host(op, *v)
+            continue
+        if hasattr(v, "parameters") and callable(v.parameters):  # a Module
+            require_host(op, *list(v.parameters())[:1])
+            continue
+        a = getattr(v, "_data", None)
+        if a is not None and type(a) in _backend.DEVICE_TYPES:
+            raise TypeError(f"{op}: computes on the host; got a tensor on device "
+                            f"'{device_of(a)}' (move it, or the model, with .cpu() first)")

@@ -171,7 +171,7 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
     safe = _ops.where(ignored, _const(0, labels, labels.dtype), labels)
     loss = -_ops.take_along_dim(logp, safe.unsqueeze(axis), axis).reshape(labels.shape)
     if weight is not None:
-        loss = loss * from_array(weight)[safe]
+        loss = loss * const(weight, logp)[safe]
     loss = _ops.where(ignored, zero, loss)
     if reduction == "none":
         return loss

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from chainrule.core.backend import xp_of
+from chainrule.core.backend import to_like, xp_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.arithmetic import _pair, to_tensor
@@ -364,6 +364,8 @@ def where(condition, input, other):
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
     a, b = _pair(input, other)
+    if type(cond._data) is np.ndarray and type(a._data) is not np.ndarray:  # a host mask
+        cond = from_array(to_like(cond._data, a._data))
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:

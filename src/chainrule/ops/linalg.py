@@ -6,7 +6,7 @@ Gaussian log-density work.
 
 import numpy as np
 
-from chainrule.core.backend import xp_of
+from chainrule.core.backend import defer_check, xp_of
 from chainrule.core.function import Function
 from chainrule.ops.arithmetic import _pair, const
 from chainrule.ops.registry import op
@@ -94,8 +94,9 @@ class TriangularSolve(Function):
 
     def forward(self, A, B):
         if type(A) is not np.ndarray:  # on a device: its namespace's solver
-            return xp_of(A).linalg.solve(A, B if B.ndim > 1 or A.ndim > 2 else B[:, None]
-                                         ).reshape(B.shape).astype(B.dtype, copy=False)
+            solve = xp_of(A).linalg.solve
+            X = solve(A, B[:, None])[:, 0] if B.ndim == 1 else solve(A, B)
+            return X.astype(B.dtype, copy=False)
         try:
             from scipy.linalg import solve_triangular
         except ImportError:  # pragma: no cover - LU is fine for well-conditioned factors
@@ -121,6 +122,10 @@ class Cholesky(Function):
     __slots__ = ()
 
     def forward(self, A):
+        if type(A) is not np.ndarray:  # a GPU returns NaN where NumPy raises: checked at the
+            L = xp_of(A).linalg.cholesky(A)  # next read, without a synchronisation here
+            defer_check(xp_of(A).isnan(L).any(), "cholesky: the matrix is not positive-definite")
+            return L
         try:
             return np.linalg.cholesky(A)
         except np.linalg.LinAlgError:

@@ -217,7 +217,7 @@ class PoolScatter(Function):
             y = xp_of(g).zeros((n, c, size), dtype=g.dtype)
             np.put_along_axis(y, index.reshape(n, c, -1), g.reshape(n, c, -1), 2)
             return y.reshape(self.shape)
-        offsets = (np.arange(n * c) * size).reshape(n, c, *(1,) * (index.ndim - 2))
+        offsets = (xp_of(index).arange(n * c) * size).reshape(n, c, *(1,) * (index.ndim - 2))
         y = np.bincount((index + offsets).ravel(), g.ravel(), n * c * size)
         return y.astype(g.dtype, copy=False).reshape(self.shape)
 

@@ -410,8 +410,9 @@ def getitem(input, index):
 def take_along_dim(input, indices, dim):
     """x picked at `indices` along `dim` (np.take_along_axis), differentiable."""
     x = to_tensor(input)
-    index = indices if isinstance(indices, Tensor) else from_array(to_like(np.asarray(indices),
-                                                                           x._data))
+    index = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    index = indices if isinstance(indices, Tensor) and type(index) is type(x._data) else \
+        from_array(to_like(to_host(index), x._data))
     return TakeAlongAxis(dim % x.ndim)(x, index)
 
 

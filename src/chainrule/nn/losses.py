@@ -8,7 +8,7 @@ an elementwise loss whose target shape differs from the input's raises a ValueEr
 import numpy as np
 
 from chainrule import ops as _ops
-from chainrule.core.backend import backend_of, xp_of
+from chainrule.core.backend import backend_of, to_host, to_like, xp_of
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops import nn_ops as _nn_ops
 from chainrule.ops.arithmetic import const, to_tensor
@@ -140,6 +140,8 @@ def _class_setup(op, input, weight, reduction, allowed=_REDUCTIONS):
             raise ValueError(f"{op}: weight must have one entry per class, shape ({C},); got "
                              f"{weight.shape}")
         weight = weight.astype(input.dtype, copy=False)
+        if type(weight) is not type(input._data):  # class weights on the input's device
+            weight = to_like(to_host(weight), input._data)
     return input, axis, C, weight
 
 
@@ -171,7 +173,7 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
     safe = _ops.where(ignored, _const(0, labels, labels.dtype), labels)
     loss = -_ops.take_along_dim(logp, safe.unsqueeze(axis), axis).reshape(labels.shape)
     if weight is not None:
-        loss = loss * const(weight, logp)[safe]
+        loss = loss * from_array(weight)[safe]
     loss = _ops.where(ignored, zero, loss)
     if reduction == "none":
         return loss

@@ -50,8 +50,8 @@ def _empty_in_order_of(ref, shape, lead=(), dtype=None):
     """An empty array of lead + shape whose memory orders the axes as ref's memory does (so
     that elementwise work between them runs along matching strides)."""
     order = sorted(range(ref.ndim), key=lambda a: -ref.strides[a])
-    mem = np.empty(tuple(lead) + tuple(shape[a] for a in order),
-                   dtype=ref.dtype if dtype is None else dtype)
+    mem = xp_of(ref).empty(tuple(lead) + tuple(shape[a] for a in order),
+                           dtype=ref.dtype if dtype is None else dtype)
     back = np.argsort(order)
     return mem.transpose(tuple(range(len(lead))) + tuple(len(lead) + b for b in back))
 

@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from chainrule.core.backend import xp_of
+from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.engine import set_grad_sink
 from chainrule.core.tensor import Tensor, from_array
 
@@ -194,6 +194,7 @@ class FlatGroup:
             self._own(key, xp_of(self.data).empty(self.bounds[-1], self.dtype))
         for p, v, view in zip(params, values, self.state[key][1]):
             if v._data is not view:
-                np.copyto(view, v._data)
+                a = v._data  # (state loaded on the host joins the buffers' device)
+                np.copyto(view, a if type(a) is type(view) else to_like(to_host(a), view))
                 state[p][key] = from_array(view)
         return True

@@ -14,8 +14,13 @@ from chainrule import _memory
 
 _memory.tune_malloc()  # before the first large array: see _memory.py
 
-from chainrule import _dtypes, autograd, ops  # noqa: E402  (ops installs the Tensor methods)
-from chainrule._device import device  # noqa: E402
+from chainrule import (  # noqa: E402  (ops installs the Tensor methods)
+    _device,  # noqa: E402
+    _dtypes,
+    autograd,
+    ops,
+)
+from chainrule._device import device, get_default_device, set_default_device  # noqa: E402
 from chainrule._dtypes import (  # noqa: E402
     bool,
     cdouble,
@@ -86,6 +91,21 @@ _SUBPACKAGES = ("nn", "optim", "optimize", "linear", "decomposition", "distribut
 _SUBPACKAGES += ("linalg",)  # cr.linalg: torch.linalg's ops (registered in ops/linalg_*.py)
 
 
+def _load_fake():
+    from chainrule import _fake
+
+    return _fake.BACKEND
+
+
+def _load_cuda():
+    from chainrule import cuda
+
+    return cuda._backend()
+
+
+_device.LOADERS.update(fake=_load_fake, cuda=_load_cuda)
+
+
 def is_tensor(obj):
     """True when obj is a chainrule Tensor."""
     return isinstance(obj, Tensor)
@@ -109,5 +129,5 @@ __all__ = sorted(set(_op_exports()) | set(_dtypes.NAMES) | {
     "inference_mode", "is_grad_enabled", "is_tensor", "jacobian", "jvp", "manual_seed",
     "no_grad", "return_types", "set_default_dtype", "set_grad_enabled", "value_and_grad", "vjp",
     "Generator", "default_generator", "device", "dtype", "finfo", "get_rng_state", "iinfo",
-    "initial_seed", "seed", "set_rng_state",
+    "initial_seed", "seed", "set_rng_state", "set_default_device", "get_default_device",
 })

@@ -13,3 +13,5 @@ def float64():
     cr.set_default_dtype(np.float64)
     yield
     cr.set_default_dtype(previous)
+
+from tests.devices import device  # noqa: E402, F401  (every test runs on each device)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.backend import to_host, to_like
 from chainrule.core.engine import grad as _autograd_grad
 from chainrule.core.tensor import Tensor, from_array
 
@@ -42,7 +43,8 @@ def _outputs(f, inputs):
 def _flat_outputs(f, inputs):
     with _mode.enable_grad():  # f may differentiate inside (gradgradcheck checks a vjp)
         outs = _outputs(f, inputs)
-    return np.concatenate([np.ravel(o._data).astype(np.float64) for o in outs if o is not None]) \
+    return np.concatenate([np.ravel(to_host(o._data)).astype(np.float64) for o in outs
+                           if o is not None]) \
         if any(o is not None for o in outs) else np.zeros(0)
 
 
@@ -74,11 +76,12 @@ def _analytical_jacobians(f, inputs, diff):
                     e = np.zeros(o.numel(), dtype=o.dtype)
                     e[k] = 1
                     gs = _autograd_grad(o, [inputs[i] for i in diff],
-                                        grad_outputs=from_array(e.reshape(o.shape)),
+                                        grad_outputs=from_array(to_like(e.reshape(o.shape),
+                                                                        o._data)),
                                         retain_graph=True, allow_unused=True)
                     for j, g in enumerate(gs):
                         if g is not None:
-                            jac[j][row] = g._data.reshape(-1)
+                            jac[j][row] = to_host(g._data).reshape(-1)
                 row += 1
     return jac
 
@@ -137,8 +140,9 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     rng = np.random.default_rng(seed)
     if grad_outputs is None:
         grad_outputs = [rng.standard_normal(o.shape) for o in outs]
-    us = [from_array(np.asarray(u._data if isinstance(u, Tensor) else u, dtype=np.float64).copy())
-          for u in grad_outputs]
+    us = [from_array(to_like(np.array(to_host(u._data) if isinstance(u, Tensor) else u,
+                                      dtype=np.float64), o._data))
+          for u, o in zip(grad_outputs, outs)]
     for u in us:
         u.requires_grad = True
     n = len(inputs)

@@ -6,6 +6,8 @@ import functools
 
 import numpy as np
 
+from chainrule.core import backend as _backend
+
 
 class _State:
     """Mutable kernel state read on the hot path (one attribute lookup, no dict)."""
@@ -179,6 +181,8 @@ def manual_seed(seed):
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer; got {seed!r}")
     state.rng = np.random.default_rng(int(seed))
+    for reseed in _backend.SEEDERS:  # the devices' generators (the fake device, CUDA)
+        reseed(int(seed))
     return state.rng
 
 

@@ -7,6 +7,7 @@ op registry (chainrule/ops/registry.py), the way JAX installs array methods on i
 
 import numpy as np
 
+from chainrule.core import backend as _backend
 from chainrule.core import mode as _mode
 
 _new = object.__new__
@@ -58,6 +59,8 @@ class Tensor:
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self._data = as_array(data, dtype)
+        if _backend.DEFAULT is not None and type(self._data) is np.ndarray:  # torch's default
+            self._data = _backend.DEFAULT[0].from_host(self._data, _backend.DEFAULT[1])
         self.grad = None
         self.grad_fn = None
         self._index = 0
@@ -91,7 +94,7 @@ class Tensor:
     def numel(self): return self._data.size
     def dim(self): return self._data.ndim
     def item(self): return _item(_read(self, ".item()"))
-    def numpy(self): return _read(self, ".numpy()")._data
+    def numpy(self, force=False): return _host(_read(self, ".numpy()"), force)
     def tolist(self): return _read(self, ".tolist()")._data.tolist()
     def detach(self): return detach(self)
     def requires_grad_(self, requires_grad=True): return _set_requires_grad(self, requires_grad)
@@ -119,9 +122,9 @@ class Tensor:
     def __bool__(self): return bool(_read(self, "bool()")._data)
     def __float__(self): return float(_read(self, "float()")._data)
     def __int__(self): return int(_read(self, "int()")._data)
-    def __index__(self): return _read(self, "an index")._data.__index__()
+    def __index__(self): return _index(_read(self, "an index")._data)
     def __array__(self, dtype=None, copy=None):
-        return np.asarray(_read(self, "np.asarray()")._data, dtype=dtype)
+        return np.asarray(_host(_read(self, "np.asarray()"), False), dtype=dtype)
     def __iter__(self): return (self[i] for i in range(len(self)))
 
     def __format__(self, spec):
@@ -138,6 +141,11 @@ def as_array(data, dtype=None):
     NumPy arrays and NumPy scalars keep their dtype; non-numeric data is refused."""
     if isinstance(data, Tensor):
         data = data._data
+    if type(data) in _backend.DEVICE_TYPES:  # a device array stays on its device
+        if data.dtype.kind not in "biufc":
+            raise TypeError(f"tensor: cannot build a numeric tensor from an array of dtype "
+                            f"{data.dtype}; convert it to a number dtype first")
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
         if arr.dtype.kind not in "biufc":
@@ -241,7 +249,30 @@ def _read(t, what):
     """t, after the interceptors saw its value leave the graph as a Python value."""
     for i in _state.interceptors:
         i.read(t, what)
+    if _backend.PENDING:
+        _backend.raise_pending()
     return t
+
+
+def _host(t, force):
+    """t's data as a NumPy array; a device tensor is refused (torch: use .cpu() first) unless
+    force=True (torch's numpy(force=True) copies it to the host)."""
+    a = t._data
+    if type(a) is np.ndarray or type(a) not in _backend.DEVICE_TYPES:
+        return a
+    b = _backend.backend_of(a)
+    if not force and not b.lenient:
+        raise TypeError(f"numpy: the tensor is on device {b.name!r}; copy it to the host with "
+                        ".cpu() first (t.cpu().numpy())")
+    return _backend.to_host(a)
+
+
+def _index(a):
+    if type(a) is np.ndarray:
+        return a.__index__()
+    if a.size != 1 or a.dtype.kind not in "biu":
+        raise TypeError("only integer tensors of a single element can be converted to an index")
+    return int(a.item())
 
 
 def _item(t):
@@ -252,8 +283,13 @@ def _item(t):
 
 
 def _repr(t):
-    body = np.array2string(t._data, separator=", ", prefix="tensor(", precision=4)
-    extras = []
+    a = t._data
+    dev = None
+    if type(a) in _backend.DEVICE_TYPES:
+        dev = _backend.describe(a)
+        a = _backend.to_host(a)
+    body = np.array2string(a, separator=", ", prefix="tensor(", precision=4)
+    extras = [] if dev is None else [f"device='{dev}'"]
     if t._data.dtype != _state.default_dtype and t._data.dtype.kind == "f":
         extras.append(f"dtype={t._data.dtype}")
     if t.grad_fn is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule._device import require_host as _require_host
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _grad
 from chainrule.core.tensor import Tensor, from_array
@@ -262,6 +263,7 @@ def hessian_eigs(loss_fn, params, k=6, which="LA", tol=1e-10, max_steps=None, se
         >>> hessian_eigs(lambda: (w * w * cr.tensor([1.0, 3.0]).double()).sum(), [w], k=2)
         array([2., 6.])
     """
+    _require_host("hessian_eigs", params)
     if which not in _WHICH:
         raise ValueError(f"hessian_eigs: which must be one of {_WHICH}; got {which!r}")
     H = HessianOperator(loss_fn, params, "hessian_eigs")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import chainrule as cr
+from chainrule._device import require_host as _require_host
 from chainrule.inspect import evidence as E
 from chainrule.inspect import findings as R
 from chainrule.inspect import learning_findings as L
@@ -131,6 +132,7 @@ def diagnose(model, loss_fn, data, optimizer=None, steps=0, *, val_data=None, ba
     The model, its buffers, the optimizer, chainrule's generator and any DataLoader are left
     bit for bit as they were; forward hooks the model already has run on the copies too.
     """
+    _require_host("diagnose", model)
     if not isinstance(model, cr.nn.Module):
         raise TypeError(f"diagnose: model must be a cr.nn.Module; got {type(model).__name__}")
     if not callable(loss_fn):

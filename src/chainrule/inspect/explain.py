@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 
+from chainrule._device import require_host as _require_host
 from chainrule.inspect import _render
 from chainrule.inspect._trace import Trace, fmt_num, fmt_value
 
@@ -35,6 +36,7 @@ def explain(output, fmt="text", names=None):
         >>> print(explain(y).splitlines()[-1])
             dy/dw = 3.0 + 3.0 = 6.0
     """
+    _require_host("explain", output)
     _check_fmt("explain", fmt)
     trace = Trace(output, names, sys._getframe(1))
     return _render.render(_derivation(trace), fmt)
@@ -48,6 +50,7 @@ def explain_step(output, lr, fmt="text", names=None, maximize=False):
     The new output is computed by replaying the recorded ops with the updated leaves (the leaves
     themselves are not changed).
     """
+    _require_host("explain_step", output)
     _check_fmt("explain_step", fmt)
     lrs = [lr] if np.ndim(lr) == 0 else list(lr)
     for a in lrs:

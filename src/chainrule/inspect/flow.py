@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule._device import require_host as _require_host
+
 
 @dataclass
 class LayerFlow:
@@ -61,6 +63,7 @@ def gradient_flow(model, lr=None, vanishing=1e-3, exploding=1e3, reference=None,
         >>> [f.name for f in gradient_flow(model)]
         ['weight', 'bias']
     """
+    _require_host("gradient_flow", model)
     if lr is not None and (isinstance(lr, bool) or not np.isscalar(lr) or not lr > 0):
         raise ValueError(f"gradient_flow: lr must be a positive number or None; got {lr!r}")
     if lr is not None and optimizer is not None:

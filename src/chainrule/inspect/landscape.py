@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule._device import require_host as _require_host
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.optimize._progress import progress_bar
@@ -120,6 +121,7 @@ def loss_landscape(model, loss_fn, data, dim=1, steps=25, span=1.0, directions=N
     axis). The parameters are restored afterwards. progress: a tqdm bar of the grid points
     (None: only on a terminal, True: always, False: never).
     """
+    _require_host("loss_landscape", model)
     if dim not in (1, 2):
         raise ValueError(f"loss_landscape: dim must be 1 or 2; got {dim!r}")
     params = _params(model)

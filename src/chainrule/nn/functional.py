@@ -8,6 +8,7 @@ import numpy as np
 
 from chainrule import ops as _ops
 from chainrule.core import mode as _mode
+from chainrule.core.backend import xp_of
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.nn.losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
@@ -115,7 +116,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return input
     if p == 1:
-        return input * from_array(np.zeros((), dtype=input.dtype))
+        return input * from_array(xp_of(input).zeros((), dtype=input.dtype))
     return input * DropoutMask(p)(input)  # 1/(1-p) where kept, so that E[y] = x
 
 

@@ -5,8 +5,9 @@ multi-head attention's forward, RMS normalization, sinusoidal and rotary positio
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.backend import xp_of
 from chainrule.core.tensor import from_array
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.attention import scaled_dot_product_attention
 
 
@@ -60,7 +61,7 @@ def rotary_embedding(x, positions=None, base=10000.0):
         raise ValueError(f"rotary_embedding: positions must have shape ({T},); got {pos.shape}")
     theta = base ** (-np.arange(0, D, 2, dtype=np.float64) / D)
     angle = np.concatenate([pos[:, None] * theta] * 2, axis=1)  # (T, D)
-    cos, sin = from_array(np.cos(angle).astype(x.dtype)), from_array(np.sin(angle).astype(x.dtype))
+    cos, sin = const(np.cos(angle).astype(x.dtype), x), const(np.sin(angle).astype(x.dtype), x)
     return apply_rotary_pos_emb(x, cos, sin)
 
 
@@ -144,8 +145,8 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
                              f"(N * num_heads, L, S); got shape {tuple(am.shape)}")
         bias_add = am
     elif is_causal:
-        bias_add = from_array(np.where(np.tril(np.ones((L, S), bool)), 0, -np.inf)
-                              .astype(dtype).reshape(1, 1, L, S))
+        bias_add = const(np.where(np.tril(np.ones((L, S), bool)), 0, -np.inf)
+                         .astype(dtype).reshape(1, 1, L, S), q)
     if bias_k is not None:  # one extra key/value position, learned
         k = concatenate([k, bias_k.reshape(1, 1, E).expand(N, 1, E)], dim=1)
         v = concatenate([v, bias_v.reshape(1, 1, E).expand(N, 1, E)], dim=1)
@@ -165,7 +166,7 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     k = k.reshape(N, k.shape[1], H, hd).permute(0, 2, 1, 3)
     v = v.reshape(N, v.shape[1], H, hd).permute(0, 2, 1, 3)
     if add_zero_attn:  # one extra all-zero key/value position
-        z = from_array(np.zeros((N, H, 1, hd), dtype))
+        z = from_array(xp_of(q).zeros((N, H, 1, hd), dtype))
         k, v = concatenate([k, z], dim=2), concatenate([v, z], dim=2)
         if bias_add is not None:
             bias_add = _pad_last(bias_add)
@@ -195,5 +196,5 @@ def _pad_last(m):
     """m with one more position on its last axis (0: allowed, in either mask convention)."""
     from chainrule.ops.shape import concatenate
 
-    zero = from_array(np.zeros(tuple(m.shape[:-1]) + (1,), dtype=m.dtype))
+    zero = from_array(xp_of(m).zeros(tuple(m.shape[:-1]) + (1,), dtype=m.dtype))
     return concatenate([m, zero], dim=-1)

@@ -3,6 +3,7 @@ group_norm and dropout2d."""
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.compare import DropoutMask
@@ -42,8 +43,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return x
     if p == 1:
-        return x * from_array(np.zeros((), dtype=x.dtype))
+        return x * from_array(xp_of(x).zeros((), dtype=x.dtype))
     # the mask is drawn per channel: an op on a constant of that shape, so compile replays it
-    shape = from_array(np.broadcast_to(np.zeros((), dtype=x.dtype),
+    shape = from_array(np.broadcast_to(xp_of(x).zeros((), dtype=x.dtype),
                                        x.shape[:2] + (1,) * (x.ndim - 2)))
     return x * DropoutMask(p)(shape)

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from chainrule.core import backend as _backend
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor, bump_version
 
@@ -53,7 +54,12 @@ def _fan(tensor, mode):
 def _write(tensor, values):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor; got {type(tensor).__name__}")
-    np.copyto(tensor._data, values, casting="unsafe")
+    a = tensor._data
+    if type(a) is not np.ndarray:  # a device tensor: the host's draws, copied once
+        b = _backend.backend_of(a)
+        b.xp.copyto(a, b.from_host(np.asarray(values, dtype=a.dtype), None), casting="unsafe")
+    else:
+        np.copyto(a, values, casting="unsafe")
     bump_version(tensor)
     return tensor
 

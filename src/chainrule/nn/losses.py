@@ -8,12 +8,21 @@ an elementwise loss whose target shape differs from the input's raises a ValueEr
 import numpy as np
 
 from chainrule import ops as _ops
+from chainrule.core.backend import backend_of, to_host, to_like, xp_of
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops import nn_ops as _nn_ops
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
+
+
+def _const(value, like, dtype):
+    """A 0-d constant on like's device (made once per value there: no copy per call)."""
+    a = like._data
+    if type(a) is np.ndarray:
+        return from_array(np.asarray(value, dtype=dtype))
+    return from_array(backend_of(a).scalar(value, np.dtype(dtype)))
 
 def _check_reduction(op, reduction, allowed=_REDUCTIONS):
     if reduction not in allowed:
@@ -131,6 +140,8 @@ def _class_setup(op, input, weight, reduction, allowed=_REDUCTIONS):
             raise ValueError(f"{op}: weight must have one entry per class, shape ({C},); got "
                              f"{weight.shape}")
         weight = weight.astype(input.dtype, copy=False)
+        if type(weight) is not type(input._data):  # class weights on the input's device
+            weight = to_like(to_host(weight), input._data)
     return input, axis, C, weight
 
 
@@ -157,9 +168,9 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
     Written with ops on the labels (a Tensor), so a compiled step replays it with new labels.
     """
     labels = _nn_ops.check_labels(op, labels, logp.shape[axis], ignore_index)
-    zero = from_array(np.zeros((), dtype=logp.dtype))
+    zero = _const(0, logp, logp.dtype)
     ignored = labels == ignore_index
-    safe = _ops.where(ignored, from_array(np.zeros((), dtype=labels.dtype)), labels)
+    safe = _ops.where(ignored, _const(0, labels, labels.dtype), labels)
     loss = -_ops.take_along_dim(logp, safe.unsqueeze(axis), axis).reshape(labels.shape)
     if weight is not None:
         loss = loss * from_array(weight)[safe]
@@ -174,9 +185,9 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
 
 def _kept_weight(labels, ignored, weight, dtype):
     """sum_n w_{y_n} over the samples that are not ignored (their count without weights)."""
-    zero = from_array(np.zeros((), dtype=dtype))
-    w = from_array(weight)[_ops.where(ignored, from_array(np.zeros((), labels.dtype)), labels)] \
-        if weight is not None else from_array(np.ones(labels.shape, dtype=dtype))
+    zero = _const(0, labels, dtype)
+    w = from_array(weight)[_ops.where(ignored, _const(0, labels, labels.dtype), labels)] \
+        if weight is not None else from_array(xp_of(labels._data).ones(labels.shape, dtype=dtype))
     return _ops.where(ignored, zero, w).sum()
 
 
@@ -221,7 +232,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     labels = _labels("cross_entropy", target, input, axis)
     fused = input.ndim == 2 and weight is None and label_smoothing == 0 and \
         reduction != "none" and labels.size
-    labels = target if isinstance(target, Tensor) else from_array(labels)  # the caller's array
+    labels = target if isinstance(target, Tensor) else const(labels, input)  # the caller's array
     if fused:  # the common classifier loss: one graph node (same value and derivatives)
         return _nn_ops.softmax_cross_entropy(input, labels, reduction, ignore_index)
     logp = _ops.log_softmax(input, axis)
@@ -231,7 +242,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     # PyTorch: (1 - eps) nll + eps / C * smooth, smooth_n = -sum_c w_c log p_{n,c}
     smooth = -(logp * from_array(weight.reshape(wshape)) if weight is not None else logp).sum(axis)
     ignored = labels == ignore_index
-    zero = from_array(np.zeros((), dtype=logp.dtype))
+    zero = _const(0, logp, logp.dtype)
     smooth = _ops.where(ignored, zero, smooth)
     if reduction == "sum":
         smooth = smooth.sum()
@@ -254,7 +265,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     else:
         positive = target > 0
         # y log y with log of 1 where y = 0, so neither the value nor its gradient is NaN
-        safe = _ops.where(positive, target, from_array(np.ones((), dtype=target.dtype)))
+        safe = _ops.where(positive, target, _const(1, target, target.dtype))
         loss = target * safe.log() - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
@@ -267,7 +278,7 @@ def _gaussian_var(input, var):
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         if var < 0:
             raise ValueError(f"gaussian_nll_loss: var must be non-negative; got {var}")
-        return from_array(np.full(input.shape, var, dtype=input.dtype))
+        return from_array(xp_of(input._data).full(input.shape, var, dtype=input.dtype))
     var = to_tensor(var, like=input)
     if var.dtype != input.dtype:
         var = var.astype(input.dtype)
@@ -292,7 +303,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     gradient through unchanged, as PyTorch's no-grad clamp)."""
     input, target = _pair("gaussian_nll_loss", input, target, reduction)
     var = _gaussian_var(input, var)
-    floor = from_array(np.asarray(eps, dtype=var.dtype))
+    floor = _const(eps, var, var.dtype)
     var = var + (_ops.maximum(var.detach(), floor) - var.detach())  # value clamped, gradient 1
     d = input - target
     loss = 0.5 * (var.log() + d * d / var)
@@ -312,7 +323,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
         loss = input - target * (input + eps).log()
     if full:
         big = target > 1
-        safe = _ops.where(big, target, from_array(np.ones((), dtype=target.dtype)))
+        safe = _ops.where(big, target, _const(1, target, target.dtype))
         stirling = safe * safe.log() - safe + 0.5 * (2 * np.pi * safe).log()
-        loss = loss + _ops.where(big, stirling, from_array(np.zeros((), dtype=target.dtype)))
+        loss = loss + _ops.where(big, stirling, _const(0, target, target.dtype))
     return _reduce(loss, reduction)

@@ -39,6 +39,25 @@ class Parameter(Tensor):
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+def _move_in_place(t, dev, dtype):
+    """t's data (and gradient) on dev and, for floating tensors, in dtype; t keeps its
+    identity."""
+    from chainrule._device import device_of, to_device
+
+    a = t._data
+    if dtype is not None and a.dtype.kind == "f" and a.dtype != dtype:
+        a = a.astype(dtype)
+    if dev is not None and device_of(a) != dev:
+        a = to_device(a, dev)
+    if a is not t._data:
+        t.data = a
+        if t.grad is not None:
+            g = t.grad.detach()
+            if dtype is not None and g.dtype.kind == "f":
+                g = g.astype(dtype)
+            t.grad = Tensor(to_device(g._data, dev)) if dev is not None else g
+
+
 class Module:
     """Base class of layers and models: subclasses set attributes in __init__ and define forward.
 
@@ -290,26 +309,41 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype):
-        """Cast floating parameters and buffers to `dtype` in place (Parameters keep identity);
-        the device 'cpu' is accepted and changes nothing."""
-        from chainrule._device import check_device, device
+    def to(self, *args, device=None, dtype=None, non_blocking=False):
+        """Move (module.to('cuda')) and/or cast floating (module.to(cr.float64)) parameters and
+        buffers in place, as torch: Parameters keep their identity, their gradients follow, and
+        optimizers rebuild their flat buffers on the new device at their next step."""
+        from chainrule._device import check_device
+        from chainrule._device import device as device_type
 
-        if isinstance(dtype, (str, device)) and not (isinstance(dtype, str) and dtype in
-                                                     np.sctypeDict):
-            check_device("Module.to", dtype)  # the CPU is fine; any other device is refused
-            return self
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"to: only floating dtypes are allowed; got {dtype}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (device_type, int)) and not isinstance(a, bool) or (
+                    isinstance(a, str) and a not in np.sctypeDict):
+                device = a
+            else:
+                dtype = a
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"to: only floating dtypes are allowed; got {dtype}")
+        dev = None if device is None else check_device("Module.to", device)
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
-                        t.data = t._data.astype(dtype)
-                        if t.grad is not None:
-                            t.grad = t.grad.detach().astype(dtype)
+                    if t is not None:
+                        _move_in_place(t, dev, dtype)
         return self
+
+    def cuda(self, device=None):
+        """Move parameters and buffers to a CUDA device (in place)."""
+        return self.to("cuda" if device is None else
+                       (f"cuda:{device}" if isinstance(device, int) else device))
+
+    def cpu(self):
+        """Move parameters and buffers to the CPU (in place)."""
+        return self.to("cpu")
 
     def float(self):
         """Cast floating parameters and buffers to float32."""
@@ -360,7 +394,7 @@ class Module:
                              + "; ".join(problems))
         for k, t in own.items():
             if k in state_dict:
-                np.copyto(t._data, _raw(state_dict[k]), casting="unsafe")
+                np.copyto(t._data, _raw(state_dict[k], t._data), casting="unsafe")
                 bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
 
@@ -380,8 +414,14 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _raw(value):
-    return value._data if isinstance(value, Tensor) else np.asarray(value)
+def _raw(value, like=None):
+    """value's array, on like's device when like is given (a checkpoint loads anywhere)."""
+    a = value._data if isinstance(value, Tensor) else np.asarray(value)
+    if like is not None and type(a) is not type(like):
+        from chainrule._device import device_of, to_device
+
+        a = to_device(a, device_of(like))
+    return a
 
 
 class _Handle:

@@ -3,6 +3,8 @@
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.backend import DEVICE_TYPES as _device_types
+from chainrule.core.backend import backend_of as _backend_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, as_array, from_array
 from chainrule.ops.registry import op
@@ -18,14 +20,33 @@ def to_tensor(value, like=None):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
+        if like is not None and type(value) is np.ndarray and type(like._data) in _device_types:
+            b = _backend_of(like._data)
+            if b.lenient:  # the test suite's edge on a test device: host operands copied there
+                return from_array(b.from_host(value, None))
         return from_array(value)
     if like is not None and isinstance(value, (int, float, bool, np.number)):
-        kind = like._data.dtype.kind
+        la = like._data
+        kind = la.dtype.kind
+        if type(la) is not np.ndarray and type(la) in _device_types:  # on like's device, once
+            b = _backend_of(la)
+            if kind in _float_kinds or (isinstance(value, (int, bool, np.integer))
+                                        and kind in "iub"):
+                return from_array(b.scalar(value, la.dtype))
+            if isinstance(value, (float, np.floating)):
+                return from_array(b.scalar(value, _mode.state.default_dtype))
+            return from_array(b.scalar(value, as_array(value).dtype))
         if kind in _float_kinds or (isinstance(value, (int, bool, np.integer)) and kind in "iub"):
-            return from_array(np.asarray(value, dtype=like._data.dtype))
+            return from_array(np.asarray(value, dtype=la.dtype))
         if isinstance(value, (float, np.floating)):
             return from_array(np.asarray(value, dtype=_mode.state.default_dtype))
     return from_array(as_array(value))
+
+
+def const(host, like):
+    """A constant Tensor of the host array `host` on like's device (like: a Tensor)."""
+    a = like._data
+    return from_array(host if type(a) is np.ndarray else _backend_of(a).from_host(host, None))
 
 
 def _pair(a, b):

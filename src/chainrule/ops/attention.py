@@ -19,10 +19,11 @@ import math
 
 import numpy as np
 
+from chainrule.core.backend import to_like, xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
 from chainrule.core.tensor import from_array
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.registry import op
 from chainrule.ops.shape import Permute
@@ -39,7 +40,8 @@ def _row_max(s2):
     """max over the last axis of a 2-D (rows, S) array, as (rows,): a transposed copy, then
     elementwise maxima down its rows, where NumPy's maximum.reduce along a short inner axis
     is ~3x slower."""
-    return _max_reduce(np.ascontiguousarray(s2.T), 0)
+    t = np.ascontiguousarray(s2.T) if type(s2) is np.ndarray else xp_of(s2).ascontiguousarray(s2.T)
+    return _max_reduce(t, 0)
 
 
 def _probs(s):
@@ -54,7 +56,7 @@ def _probs(s):
     np.maximum(m, -np.finfo(s.dtype).max, out=m)
     np.subtract(s2, m[:, None], out=s2)
     np.exp(s2, out=s2)
-    den = s2 @ np.ones(n, s.dtype)
+    den = s2 @ _ones(n, s)
     np.maximum(den, 1, out=den)  # >= 1 unless the row is fully masked (then every e is 0)
     s2 /= den[:, None]
     return s
@@ -65,7 +67,14 @@ def _row_dot(a, b):
     product, not a reduce along a short inner axis)."""
     n = a.shape[-1]
     ab = np.multiply(a, b)
-    return (ab.reshape(-1, n) @ np.ones(n, ab.dtype)).reshape(ab.shape[:-1] + (1,))
+    return (ab.reshape(-1, n) @ _ones(n, ab)).reshape(ab.shape[:-1] + (1,))
+
+
+def _ones(n, like):
+    """n ones of like's dtype, on like's device (the vector of a BLAS row sum)."""
+    if type(like) is np.ndarray:
+        return np.ones(n, like.dtype)
+    return xp_of(like).ones(n, like.dtype)
 
 
 def _scores(q, k, mask, scale, causal):
@@ -77,8 +86,8 @@ def _scores(q, k, mask, scale, causal):
         else:
             s = s + mask
     if causal:
-        s = np.where(_causal(s.shape[-2], s.shape[-1]), s, -np.inf)
-    return np.ascontiguousarray(s)
+        s = np.where(to_like(_causal(s.shape[-2], s.shape[-1]), s), s, -np.inf)
+    return s if s.flags.c_contiguous else xp_of(s).ascontiguousarray(s)
 
 
 class SafeSoftmax(Function):
@@ -227,7 +236,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if mask is not None:
             s = s + mask
         if is_causal:
-            s = s + from_array(np.where(_causal(L, S), 0, -np.inf).astype(q.dtype))
+            s = s + const(np.where(_causal(L, S), 0, -np.inf).astype(q.dtype), q)
         p = SafeSoftmax()(s)
         return (p * DropoutMask(dropout_p)(p)) @ v
     weights = AttentionWeights(scale, bool(is_causal))

@@ -4,7 +4,9 @@ replays it on new data like every other op."""
 
 import numpy as np
 
+from chainrule.core import backend as _backend
 from chainrule.core import mode as _mode
+from chainrule.core.backend import asarray as _asarray
 from chainrule.core.function import Nondifferentiable
 from chainrule.ops.arithmetic import _pair, to_tensor
 from chainrule.ops.registry import op
@@ -31,7 +33,7 @@ class ArgReduce(Nondifferentiable):
         self.pick, self.axis, self.keepdims = pick, axis, keepdims
 
     def forward(self, x):
-        return np.asarray(self.pick(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+        return _asarray(self.pick(x, axis=self.axis, keepdims=self.keepdims), np.int64, x)
 
 
 class Sign(Nondifferentiable):
@@ -64,7 +66,7 @@ class InsideMask(Nondifferentiable):
         self.lo, self.hi = lo, hi
 
     def forward(self, x):
-        inside = np.ones(x.shape, dtype=bool)
+        inside = _backend.xp_of(x).ones(x.shape, dtype=bool)
         if self.lo is not None:
             inside &= x >= self.lo
         if self.hi is not None:
@@ -81,7 +83,7 @@ class TieWeights(Nondifferentiable):
         self.wins, self.dtype = wins, dtype
 
     def forward(self, a, b):
-        w = np.asarray(self.wins(a, b), dtype=self.dtype)  # (an array even for 0-d a and b)
+        w = _asarray(self.wins(a, b), self.dtype, a)  # (an array even for 0-d a and b)
         w[a == b] = 0.5
         return w
 
@@ -96,7 +98,7 @@ class ArgmaxShare(Nondifferentiable):
 
     def forward(self, x, y):
         y = y if self.keepdims else np.expand_dims(y, self.axes)
-        mask = np.asarray(x == y, dtype=x.dtype)
+        mask = _asarray(x == y, x.dtype, x)
         mask /= mask.sum(axis=self.axes, keepdims=True)
         return mask
 
@@ -110,6 +112,12 @@ class OneHot(Nondifferentiable):
         self.classes, self.dtype, self.ignore = classes, dtype, ignore
 
     def forward(self, labels):
+        if type(labels) is not np.ndarray:  # on a device: one comparison, no value read
+            xp = _backend.xp_of(labels)
+            y = labels[:, None] == xp.arange(self.classes)
+            if self.ignore is not None and 0 <= self.ignore < self.classes:
+                y &= (labels != self.ignore)[:, None]
+            return y.astype(self.dtype)
         y = np.zeros((len(labels), self.classes), dtype=self.dtype)
         rows = np.arange(len(labels))
         if self.ignore is not None and (labels == self.ignore).any():
@@ -129,7 +137,8 @@ class DropoutMask(Nondifferentiable):
         self.p = p
 
     def forward(self, x):
-        scale = (_mode.state.rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype)
+        rng = _mode.state.rng if type(x) is np.ndarray else _backend.backend_of(x).rng(None)
+        scale = (rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype)
         scale *= 1.0 / (1.0 - self.p)  # kept entries are scaled so that E[y] = x
         return scale
 
@@ -235,7 +244,7 @@ class Truth(Nondifferentiable):
         self.reduce, self.axes, self.keepdims = reduce, axes, keepdims
 
     def forward(self, x):
-        return np.asarray(self.reduce(x, axis=self.axes, keepdims=self.keepdims))
+        return _asarray(self.reduce(x, axis=self.axes, keepdims=self.keepdims), None, x)
 
 
 @op(methods=("logical_and", "__and__"), reflected=("__rand__",), classes=(Compare,),

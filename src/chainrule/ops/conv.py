@@ -17,12 +17,20 @@ derivative of every order is again im2col, col2im and matmul:
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import as_strided as _np_as_strided
 
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.registry import op
+
+
+def as_strided(a, shape, strides, writeable=False):
+    """A strided view of a (NumPy's, or the device namespace's for a device array)."""
+    if type(a) is np.ndarray:
+        return _np_as_strided(a, shape, strides, writeable=writeable)
+    return xp_of(a).lib.stride_tricks.as_strided(a, shape, strides)
 
 
 def _windows(xp, k, s, d, out, writeable=False):
@@ -39,7 +47,7 @@ def _padded(x, pads, value=0):
     if not (pt or pb or pl or pr):
         return x
     n, c, h, w = x.shape
-    xp = np.full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
+    xp = xp_of(x).full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
     xp[:, :, pt:pt + h, pl:pl + w] = x
     return xp
 
@@ -61,7 +69,7 @@ def _col2im(cols, shape, pads, k, s, d, out):
     im2col, one strided add per kernel offset."""
     (pt, pb), (pl, pr) = pads
     n, c, h, w = shape
-    buf = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    buf = xp_of(cols).zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
     win = _windows(buf, k, s, d, out, writeable=True)
     for i in range(k[0]):
         for j in range(k[1]):
@@ -75,9 +83,9 @@ def _hwn_padded(x, pads):
     (pt, pb), (pl, pr) = pads
     xc = x.transpose(1, 2, 3, 0)
     if not (pt or pb or pl or pr):
-        return xc if xc.flags.c_contiguous else np.ascontiguousarray(xc)
+        return xc if xc.flags.c_contiguous else xp_of(xc).ascontiguousarray(xc)
     c, h, w, n = xc.shape
-    xp = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)
+    xp = xp_of(x).zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)
     xp[:, pt:pt + h, pl:pl + w] = xc
     return xp
 
@@ -128,7 +136,7 @@ class Col2im(Function):
         (pt, pb), (pl, pr) = self.pads
         (kh, kw), (ho, wo), (h, w) = self.k, self.out, self.size
         c, n = cols.shape[1] // (kh * kw), cols.shape[2] // wo
-        buf = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=cols.dtype)
+        buf = xp_of(cols).zeros((c, h + pt + pb, w + pl + pr, n), dtype=cols.dtype)
         win = _hwn_windows(buf, self.k, self.stride, self.dilation, self.out, writeable=True)
         g = cols.reshape(ho, c, kh, kw, wo, n).transpose(1, 2, 3, 0, 4, 5)  # (C, kh, kw, Ho, ...)
         for i in range(kh):

@@ -4,13 +4,16 @@
 cr.detach, and the in-place forms of the everyday elementwise functions (exp_, sqrt_, neg_,
 abs_, relu_, sigmoid_, tanh_, pow_, ...).
 
-chainrule computes on the CPU only: a device argument that is 'cpu' (a string, or
-cr.device('cpu')) is accepted, any other raises, naming the op (see docs/TORCH.md)."""
+A device argument is a cr.device or its name ('cpu', 'cuda', 'cuda:1', 'fake'); x.to(device)
+is differentiable (the gradient goes back to x's device), see docs/DEVICES.md."""
 
 import numpy as np
 
-from chainrule._device import check_device
+from chainrule import _device
+from chainrule._device import check_device, device_of, to_device
+from chainrule.core import backend as _backend
 from chainrule.core import mode as _mode
+from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
 from chainrule.core.tensor import detach as _detach
 from chainrule.ops.arithmetic import to_tensor
@@ -32,34 +35,62 @@ def _is_dtype(x):
     return False
 
 
-@op(methods=("to",), export=False)
+class ToDevice(Function):
+    """y = x on another device (one copy); d y/dx = identity, the gradient copied back"""
+
+    __slots__ = ("device",)
+
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, x):
+        return to_device(x, self.device)
+
+    def vjp(self, g):
+        return move(g, device_of(self.inputs[0]._data))
+
+
+def move(x, device):
+    """x on `device` (x itself when it is already there), differentiable."""
+    if device is None or device_of(x._data) == device:
+        return x
+    return ToDevice(device)(x)
+
+
+@op(methods=("to",), export=False, classes=(ToDevice,))
 def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False,
        memory_format=None):
-    """x converted to a dtype (x.to(cr.float64)), to the CPU (x.to('cpu'), a no-op), or to
-    another tensor's dtype (x.to(y)); differentiable between floating dtypes."""
+    """x converted to a dtype (x.to(cr.float64)), moved to a device (x.to('cuda')), both
+    (x.to('cuda', cr.float16)), or to another tensor's dtype and device (x.to(y));
+    differentiable between floating dtypes and across devices."""
     for a in args:
         if isinstance(a, Tensor):
-            dtype = a.dtype
+            dtype, device = a.dtype, device_of(a._data)
         elif _is_dtype(a):
             dtype = a
         else:
             device = a
-    check_device("to", device)
+    if device is not None:
+        device = check_device("to", device)
     y = input if dtype is None else astype(input, dtype)
+    y = move(y, device)
     return y.clone() if copy and y is input else y
 
 
-@op(methods=("cpu",), export=False)
+@op(methods=("cpu",), export=False, classes=(ToDevice,))
 def cpu(input, memory_format=None):
-    """x itself (chainrule's tensors live on the CPU)."""
-    return input
+    """x on the CPU (x itself when it is there already)."""
+    return move(input, check_device("cpu", "cpu"))
 
 
-@op(methods=("cuda",), export=False)
+@op(methods=("cuda",), export=False, classes=(ToDevice,))
 def cuda(input, device=None, non_blocking=False):
-    """Refused: chainrule computes on the CPU only."""
-    raise ValueError("cuda: chainrule computes on the CPU only; drop .cuda() (or use "
-                     ".to(device) with device = 'cpu'), see docs/TORCH.md")
+    """x on a CUDA device (the current one, or `device`: an index or 'cuda:i')."""
+    dev = "cuda" if device is None else device
+    dev = check_device("cuda", dev)
+    if dev.type != "cuda":
+        raise ValueError(f"cuda: expected a CUDA device; got {device!r}")
+    return move(input, dev)
 
 
 @op("type", methods=("type",), export=False)
@@ -76,12 +107,19 @@ def type_(input, dtype=None, non_blocking=False):
     return astype(input, dtype)
 
 
+def _device_of_new(name, input, device):
+    """new_*'s device: device= if given, else x's."""
+    return device_of(input._data) if device is None else check_device(name, device)
+
+
 def _new(name, fill, doc):
     def method(self, *size, dtype=None, device=None, requires_grad=False):
-        check_device(name, device)
+        dev = _device_of_new(name, self, device)
         if len(size) == 1 and isinstance(size[0], (tuple, list)):
             size = tuple(size[0])
-        t = Tensor(fill(tuple(int(n) for n in size), self.dtype if dtype is None else dtype))
+        xp = _device.backend(dev).xp
+        t = Tensor(getattr(xp, fill)(tuple(int(n) for n in size),
+                                     dtype=self.dtype if dtype is None else dtype))
         return t.requires_grad_(True) if requires_grad else t
 
     method.__name__ = method.__qualname__ = name
@@ -89,25 +127,26 @@ def _new(name, fill, doc):
     op(name, methods=(name,), export=False, differentiable=False)(method)
 
 
-_new("new_zeros", np.zeros, "Zeros of `size`, with x's dtype.")
-_new("new_ones", np.ones, "Ones of `size`, with x's dtype.")
-_new("new_empty", np.zeros, "A tensor of `size` with x's dtype (zeros: never junk).")
+_new("new_zeros", "zeros", "Zeros of `size`, with x's dtype (and device).")
+_new("new_ones", "ones", "Ones of `size`, with x's dtype (and device).")
+_new("new_empty", "zeros", "A tensor of `size` with x's dtype and device (zeros: never junk).")
 
 
 @op(methods=("new_full",), export=False, differentiable=False)
 def new_full(input, size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """`size` filled with fill_value, with x's dtype."""
-    check_device("new_full", device)
+    dev = _device_of_new("new_full", input, device)
     t = Tensor(np.full(tuple(size), fill_value, dtype=input.dtype if dtype is None else dtype))
+    t = Tensor(to_device(t._data, dev))
     return t.requires_grad_(True) if requires_grad else t
 
 
 @op(methods=("new_tensor",), export=False, differentiable=False)
 def new_tensor(input, data, *, dtype=None, device=None, requires_grad=False):
     """A new tensor from data (copied), with x's dtype unless dtype= is given."""
-    check_device("new_tensor", device)
-    data = data._data if isinstance(data, Tensor) else data
-    t = Tensor(np.array(data, dtype=input.dtype if dtype is None else dtype))
+    dev = _device_of_new("new_tensor", input, device)
+    data = _backend.to_host(data._data) if isinstance(data, Tensor) else data
+    t = Tensor(to_device(np.array(data, dtype=input.dtype if dtype is None else dtype), dev))
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -139,7 +178,10 @@ def stride(input, dim=None):
 @op(methods=("data_ptr",), export=False, differentiable=False)
 def data_ptr(input):
     """The address of the first element (equal for tensors that share memory at one start)."""
-    return input._data.__array_interface__["data"][0]
+    a = input._data
+    if type(a) is not np.ndarray and hasattr(a, "data") and hasattr(a.data, "ptr"):
+        return a.data.ptr  # CuPy's device pointer
+    return a.__array_interface__["data"][0]
 
 
 @op(methods=("is_floating_point",), differentiable=False)

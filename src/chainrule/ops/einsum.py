@@ -10,8 +10,7 @@ import string
 import numpy as np
 
 from chainrule.core.function import Function
-from chainrule.core.tensor import from_array
-from chainrule.ops.arithmetic import _pair, to_tensor
+from chainrule.ops.arithmetic import _pair, const, to_tensor
 from chainrule.ops.registry import op
 
 _LETTERS = string.ascii_letters
@@ -101,7 +100,7 @@ def _operand_grad(g, out_subs, xs, subs, i):
             if c in seen:
                 d = next(fresh)
                 labels += d
-                eyes.append(from_array(np.eye(sizes[c], dtype=g.dtype)))
+                eyes.append(const(np.eye(sizes[c], dtype=g.dtype), g))
                 eye_subs.append(c + d)
             else:
                 seen.add(c)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from chainrule.core.backend import to_like, xp_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.arithmetic import _pair, to_tensor
@@ -252,7 +253,7 @@ class Where(Function):
 
     def vjp(self, g):
         a, b, c = self.inputs
-        zero = from_array(np.zeros((), dtype=g.dtype))
+        zero = from_array(xp_of(g).zeros((), dtype=g.dtype))
         ga = Where()(g, zero, c) if a.requires_grad else None
         gb = Where()(zero, g, c) if b.requires_grad else None
         return ga, gb, None
@@ -363,6 +364,8 @@ def where(condition, input, other):
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
     a, b = _pair(input, other)
+    if type(cond._data) is np.ndarray and type(a._data) is not np.ndarray:  # a host mask
+        cond = from_array(to_like(cond._data, a._data))
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:

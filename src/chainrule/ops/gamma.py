@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from chainrule.core.backend import asarray as _asarray
+from chainrule.core.backend import backend_of, xp_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import _pair, to_tensor
@@ -17,7 +19,12 @@ from chainrule.ops.registry import op
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
 
-def _special(op):
+def _special(op, x=None):
+    """The special functions for array x: cupyx.scipy.special on CUDA, scipy.special else."""
+    if x is not None and type(x) is not np.ndarray:
+        sp = backend_of(x).special
+        if sp is not None:
+            return sp
     try:
         import scipy.special
     except ImportError:  # pragma: no cover - scipy is installed with chainrule[all]
@@ -39,7 +46,7 @@ class Lgamma(Function):
     __slots__ = ()
 
     def forward(self, x):
-        return _special("lgamma").gammaln(x).astype(x.dtype, copy=False)
+        return _special("lgamma", x).gammaln(x).astype(x.dtype, copy=False)
 
     def vjp(self, g):
         return g * digamma(self.inputs[0])
@@ -54,9 +61,9 @@ class Polygamma(Function):
         self.n = n
 
     def forward(self, x):
-        sp = _special("polygamma")
+        sp = _special("polygamma", x)
         y = sp.psi(x) if self.n == 0 else sp.polygamma(self.n, x)
-        return np.asarray(y).astype(x.dtype, copy=False)
+        return _asarray(y, None, x).astype(x.dtype, copy=False)
 
     def vjp(self, g):
         return g * Polygamma(self.n + 1)(self.inputs[0])
@@ -68,7 +75,7 @@ class Ndtr(Function):
     __slots__ = ()
 
     def forward(self, x):
-        return _special("ndtr").ndtr(x).astype(x.dtype, copy=False)
+        return _special("ndtr", x).ndtr(x).astype(x.dtype, copy=False)
 
     def vjp(self, g):
         x = self.inputs[0]
@@ -81,7 +88,7 @@ class Ndtri(Function):
     __slots__ = ()
 
     def forward(self, p):
-        return _special("ndtri").ndtri(p).astype(p.dtype, copy=False)
+        return _special("ndtri", p).ndtri(p).astype(p.dtype, copy=False)
 
     def vjp(self, g):
         y = self.output
@@ -142,6 +149,6 @@ def xlogy(x, y):
     """
     x, y = _pair(x, y)
     corner = logical_and(eq(x, 0), eq(y, 0))  # (ops, not NumPy: a compiled call replays them)
-    y = where(corner, from_array(np.ones((), dtype=y.dtype)), y)
+    y = where(corner, from_array(xp_of(y).ones((), dtype=y.dtype)), y)
     with np.errstate(divide="ignore"):  # log 0 = -inf is the documented answer for x > 0 = y
         return x * log(y)

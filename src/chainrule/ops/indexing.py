@@ -8,6 +8,7 @@ of every order follow); the rest are written from them, getitem and where."""
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.backend import DEVICE_TYPES, to_like, xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.arithmetic import to_tensor
@@ -20,9 +21,17 @@ _NOT_DIFF = dict(differentiable=False)
 
 def _mesh(index, axis):
     """Fancy-index tuple that picks x[i_0, .., index[i], .., i_n] for every slot i of index."""
+    xp = xp_of(index)
     return tuple(index if d == axis else
-                 np.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1))
+                 xp.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1))
                  for d, n in enumerate(index.shape))
+
+
+def _index_tensor(index, like):
+    """A host index (list, array) as a Tensor on like's device (like: a Tensor or array)."""
+    a = getattr(like, "_data", like)
+    return from_array(to_like(np.asarray(index), a) if type(a) in DEVICE_TYPES
+                      else np.asarray(index))
 
 
 class Gather(Function):
@@ -53,7 +62,7 @@ class ScatterAdd(Function):
         self.axis, self.shape = axis, shape
 
     def forward(self, src, index):
-        y = np.zeros(self.shape, dtype=src.dtype)
+        y = xp_of(src).zeros(self.shape, dtype=src.dtype)
         np.add.at(y, _mesh(index, self.axis), src)
         return y
 
@@ -86,7 +95,7 @@ class NonZero(Nondifferentiable):
 
 def _index(op, index, x, dim, src_shape=None):
     """Check torch's rules for an index tensor of gather/scatter; returns (Tensor, axis)."""
-    index = index if isinstance(index, Tensor) else from_array(np.asarray(index))
+    index = index if isinstance(index, Tensor) else _index_tensor(index, x)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor; got dtype {index.dtype}")
     if index.ndim != max(x.ndim, 1) and not (x.ndim == 0 and index.ndim == 0):
@@ -175,7 +184,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 def index_select(input, dim, index):
     """The slices of input at `index` (1-D integer) along `dim`: input[..., index, ...]."""
     x = to_tensor(input)
-    index = index if isinstance(index, Tensor) else from_array(np.asarray(index))
+    index = index if isinstance(index, Tensor) else _index_tensor(index, input)
     if index.ndim > 1 or index.dtype.kind not in "iu":
         raise TypeError(f"index_select: index must be a 1-D integer tensor; got shape "
                         f"{index.shape}, dtype {index.dtype}")
@@ -191,7 +200,7 @@ def index_select(input, dim, index):
 def index_add(input, dim, index, source, *, alpha=1):
     """out = input; out[..., index[k], ...] += alpha * source[..., k, ...] along `dim`."""
     x, source = to_tensor(input), to_tensor(source)
-    index = index if isinstance(index, Tensor) else from_array(np.asarray(index))
+    index = index if isinstance(index, Tensor) else _index_tensor(index, input)
     axis = dim % x.ndim
     shape = [1] * source.ndim
     shape[axis] = -1
@@ -201,7 +210,7 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 def _dim_mask(op, x, dim, index):
     """(axis, index Tensor, a bool mask broadcastable to x: True at `index` along dim)."""
-    index = index if isinstance(index, Tensor) else from_array(np.asarray(index))
+    index = index if isinstance(index, Tensor) else _index_tensor(index, x)
     if index.ndim > 1 or index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be a 1-D integer tensor; got shape {index.shape}, "
                         f"dtype {index.dtype}")
@@ -270,7 +279,7 @@ def argwhere(input):
 def take(input, index):
     """input flattened, picked at `index` (the result has index's shape)."""
     x = to_tensor(input)
-    index = index if isinstance(index, Tensor) else from_array(np.asarray(index))
+    index = index if isinstance(index, Tensor) else _index_tensor(index, input)
     return x.reshape(-1)[index.reshape(-1)].reshape(index.shape)
 
 

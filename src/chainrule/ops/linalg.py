@@ -6,9 +6,9 @@ Gaussian log-density work.
 
 import numpy as np
 
+from chainrule.core.backend import defer_check, xp_of
 from chainrule.core.function import Function
-from chainrule.core.tensor import from_array
-from chainrule.ops.arithmetic import _pair
+from chainrule.ops.arithmetic import _pair, const
 from chainrule.ops.registry import op
 
 
@@ -79,8 +79,9 @@ def matmul(input, other):
     return MatMul()(a, b)
 
 
-def _tril_mask(n, dtype, k=0):
-    return from_array(np.tril(np.ones((n, n), dtype=dtype), k))
+def _tril_mask(like, n, k=0):
+    """The lower-triangular 0/1 mask (from diagonal k) in like's dtype, on its device."""
+    return const(np.tril(np.ones((n, n), dtype=like.dtype), k), like)
 
 
 class TriangularSolve(Function):
@@ -92,6 +93,10 @@ class TriangularSolve(Function):
         self.upper = upper
 
     def forward(self, A, B):
+        if type(A) is not np.ndarray:  # on a device: its namespace's solver
+            solve = xp_of(A).linalg.solve
+            X = solve(A, B[:, None])[:, 0] if B.ndim == 1 else solve(A, B)
+            return X.astype(B.dtype, copy=False)
         try:
             from scipy.linalg import solve_triangular
         except ImportError:  # pragma: no cover - LU is fine for well-conditioned factors
@@ -106,7 +111,7 @@ class TriangularSolve(Function):
             X, gX = self.output, gB
             if B.ndim == 1:  # a vector right-hand side is one column
                 X, gX = X.unsqueeze(-1), gX.unsqueeze(-1)
-            mask = _tril_mask(A.shape[-1], g.dtype)
+            mask = _tril_mask(g, A.shape[-1])
             gA = -(gX @ X.mT) * (mask.mT if self.upper else mask)
         return gA, (gB if B.requires_grad else None)
 
@@ -117,6 +122,10 @@ class Cholesky(Function):
     __slots__ = ()
 
     def forward(self, A):
+        if type(A) is not np.ndarray:  # a GPU returns NaN where NumPy raises: checked at the
+            L = xp_of(A).linalg.cholesky(A)  # next read, without a synchronisation here
+            defer_check(xp_of(A).isnan(L).any(), "cholesky: the matrix is not positive-definite")
+            return L
         try:
             return np.linalg.cholesky(A)
         except np.linalg.LinAlgError:
@@ -125,9 +134,9 @@ class Cholesky(Function):
     def vjp(self, g):
         L = self.output
         n = L.shape[-1]
-        P = (L.mT @ g) * _tril_mask(n, g.dtype)
-        S = 0.5 * (P + (P * _tril_mask(n, g.dtype, -1)).mT)  # symmetric, diagonal halved
-        L_inv = triangular_solve(L, from_array(np.eye(n, dtype=L.dtype)))
+        P = (L.mT @ g) * _tril_mask(g, n)
+        S = 0.5 * (P + (P * _tril_mask(g, n, -1)).mT)  # symmetric, diagonal halved
+        L_inv = triangular_solve(L, const(np.eye(n, dtype=L.dtype), L))
         return L_inv.mT @ S @ L_inv
 
 

@@ -12,16 +12,19 @@ extra columns is an error). Complex inputs are out of scope (refused).
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import from_array
 from chainrule.ops import return_types
+from chainrule.ops.arithmetic import const
 from chainrule.ops.linalg import TriangularSolve
 from chainrule.ops.linalg_solve import check_matrix
 from chainrule.ops.registry import op
 
 
-def _mask(n, dtype, fn, k=0):
-    return from_array(fn(np.ones((n, n), dtype=dtype), k))
+def _mask(n, like, fn, k=0):
+    """fn(ones((n, n)), k) (np.triu, np.tril) in like's dtype, on its device (like: a Tensor)."""
+    return const(fn(np.ones((n, n), dtype=like.dtype), k), like)
 
 
 def _where(batch_shape, flat_index):
@@ -44,7 +47,7 @@ class GapMask(Nondifferentiable):
         eps = np.finfo(lam.dtype).eps
         scale = np.abs(lam).max(-1, keepdims=True, initial=0.0)[..., None]
         gap = np.abs(lam[..., None, :] - lam[..., :, None])
-        same = (gap <= 16 * n * eps * scale) & ~np.eye(n, dtype=bool)
+        same = (gap <= 16 * n * eps * scale) & ~xp_of(lam).eye(n, dtype=bool)
         kscale = np.abs(K).max((-2, -1), keepdims=True, initial=0.0)
         bad = same & (np.abs(K) > 16 * n * eps * kscale) & (kscale > 0)
         if bad.any():
@@ -57,7 +60,7 @@ class GapMask(Nondifferentiable):
                 f"{'eigenvectors' if 'eigen' in self.what else 'singular vectors'} undefined, and "
                 "a non-zero gradient reached them; differentiate the values alone, or a function "
                 "that does not depend on the choice of basis of the repeated space")
-        return (~same & ~np.eye(n, dtype=bool)).astype(lam.dtype)
+        return (~same & ~xp_of(lam).eye(n, dtype=bool)).astype(lam.dtype)
 
 
 class ExtraColumnsCheck(Nondifferentiable):
@@ -83,7 +86,7 @@ def _inverse_gaps(lam, K, name, what):
 
 
 def _zeros_like(t):
-    return from_array(np.zeros(t.shape, dtype=t.dtype))
+    return from_array(xp_of(t).zeros(t.shape, dtype=t.dtype))
 
 
 class Eigh(Function):
@@ -146,7 +149,7 @@ class SvdVals(Function):
 
 def _diag_embed(v):
     n = v.shape[-1]
-    return v.unsqueeze(-2) * from_array(np.eye(n, dtype=v.dtype))
+    return v.unsqueeze(-2) * const(np.eye(n, dtype=v.dtype), v)
 
 
 class Svd(Function):
@@ -243,7 +246,7 @@ class Qr(Function):
     def forward(self, A):
         if self.mode == "r":
             R = np.linalg.qr(A, mode="r")
-            return np.zeros((0,), dtype=A.dtype), R
+            return xp_of(A).zeros((0,), dtype=A.dtype), R
         return tuple(np.linalg.qr(A, mode=self.mode))
 
     def vjp(self, gs):
@@ -288,8 +291,8 @@ def _qr_square_vjp(Q, R, gQ, gR):
             M = M - Q.mT @ gQ
     else:
         M = -(Q.mT @ gQ)
-    T = M * _mask(n, M.dtype, np.triu)
-    sym = T + (T * _mask(n, M.dtype, np.triu, 1)).mT  # triu mirrored, the diagonal once
+    T = M * _mask(n, M, np.triu)
+    sym = T + (T * _mask(n, M, np.triu, 1)).mT  # triu mirrored, the diagonal once
     gA = Q @ sym
     if gQ is not None:
         gA = gA + gQ

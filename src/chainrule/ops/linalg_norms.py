@@ -5,6 +5,8 @@ not differentiable, as in torch)."""
 
 import numpy as np
 
+from chainrule.core.backend import asarray as _asarray
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import to_tensor
@@ -33,7 +35,7 @@ class VectorNorm(Function):
             y = np.sum(np.abs(x), axis=self.axes, keepdims=self.keepdims)
         else:
             y = np.sum(np.abs(x) ** p, axis=self.axes, keepdims=self.keepdims) ** (1 / p)
-        return np.asarray(y, dtype=x.dtype)
+        return _asarray(y, x.dtype, x)
 
     def vjp(self, g):
         x, y = self.inputs[0], self.output
@@ -42,7 +44,7 @@ class VectorNorm(Function):
         if p == 1:
             return g * sign(x)
         y = expand_reduced(y, x.shape, self.axes, self.keepdims)
-        safe = where(y == 0, from_array(np.ones((), dtype=y.dtype)), y)  # x = 0 there too
+        safe = where(y == 0, from_array(xp_of(y).ones((), dtype=y.dtype)), y)  # x = 0 there too
         if p == 2:
             return g * x / safe
         return g * sign(x) * abs(x) ** (p - 1) / safe ** (p - 1)
@@ -57,8 +59,8 @@ class CountNonzero(Nondifferentiable):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        return np.asarray(np.count_nonzero(x, axis=self.axes, keepdims=self.keepdims),
-                          dtype=x.dtype)
+        return _asarray(np.count_nonzero(x, axis=self.axes, keepdims=self.keepdims), x.dtype,
+                        x)
 
 
 class MatrixRank(Nondifferentiable):

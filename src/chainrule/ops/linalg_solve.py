@@ -9,10 +9,11 @@ batch index, not NumPy's bare LinAlgError.
 
 import numpy as np
 
+from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import from_array
 from chainrule.ops import return_types
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.elementwise import where
 from chainrule.ops.linalg import Cholesky, TriangularSolve, matmul
 from chainrule.ops.registry import op
@@ -47,8 +48,10 @@ def singular_error(name, A, what="the matrix is singular"):
                       "no inverse (use cr.linalg.lstsq or cr.linalg.pinv)")
 
 
-def _eye(n, dtype):
-    return from_array(np.eye(n, dtype=dtype))
+def _eye(n, dtype, like=None):
+    """The identity as a Tensor (on like's device when like, a Tensor, is given)."""
+    return from_array(np.eye(n, dtype=dtype) if like is None else
+                      xp_of(like).eye(n, dtype=dtype))
 
 
 class Solve(Function):
@@ -156,8 +159,8 @@ class Pinv(Function):
         A, P = self.inputs[0], self.output
         m, n = A.shape[-2:]
         gT = g.mT
-        return (-(P.mT @ g @ P.mT) + (_eye(m, A.dtype) - A @ P) @ gT @ (P @ P.mT)
-                + (P.mT @ P) @ gT @ (_eye(n, A.dtype) - P @ A))
+        return (-(P.mT @ g @ P.mT) + (_eye(m, A.dtype, A) - A @ P) @ gT @ (P @ P.mT)
+                + (P.mT @ P) @ gT @ (_eye(n, A.dtype, A) - P @ A))
 
 
 class MatrixExp(Function):
@@ -169,13 +172,15 @@ class MatrixExp(Function):
     def forward(self, A):
         from scipy.linalg import expm
 
+        if type(A) is not np.ndarray:  # SciPy's expm: on the host, the result copied back
+            return to_like(expm(to_host(A)).astype(A.dtype, copy=False), A)
         return expm(A).astype(A.dtype, copy=False)
 
     def vjp(self, g):
         A = self.inputs[0]
         n = A.shape[-1]
         At = A.mT
-        zeros = from_array(np.zeros(At.shape, dtype=At.dtype))
+        zeros = from_array(xp_of(At).zeros(At.shape, dtype=At.dtype))
         from chainrule.ops.shape import concatenate
 
         block = concatenate([concatenate([At, g], -1), concatenate([zeros, At], -1)], -2)
@@ -255,7 +260,7 @@ def _logdet(name, A):
     A = check_matrix(name, A)
     sign = DetSign()(A)
     # torch's logdet: log det A; nan when det < 0, -inf when det = 0
-    return where(sign >= 0, LogAbsDet()(A), from_array(np.array(np.nan, dtype=A.dtype)))
+    return where(sign >= 0, LogAbsDet()(A), const(np.array(np.nan, dtype=A.dtype), A))
 
 
 @op(namespace="linalg")
@@ -309,7 +314,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if rcond is None:
         rcond = np.finfo(A.dtype).eps * max(m, n)
     X = Pinv(None, rcond, False)(A) @ Bm
-    empty = from_array(np.zeros((0,), dtype=A.dtype))
+    empty = from_array(xp_of(A).zeros((0,), dtype=A.dtype))
     rank = from_array(np.zeros((0,), dtype=np.int64))
     if driver != "gels":
         rank = MatrixRank(None, rcond, False)(A)
@@ -395,7 +400,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     if unitriangular:  # the diagonal is taken as ones, whatever A holds there
         n = A.shape[-1]
         keep = np.triu(np.ones((n, n)), 1) if upper else np.tril(np.ones((n, n)), -1)
-        A = A * from_array(keep.astype(A.dtype)) + _eye(n, A.dtype)
+        A = A * const(keep.astype(A.dtype), A) + _eye(n, A.dtype, A)
     if not left:
         return TriangularSolve(not upper)(A.mT, B.mT).mT
     return TriangularSolve(upper)(A, B)

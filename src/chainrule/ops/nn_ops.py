@@ -6,6 +6,7 @@ clamped logs)."""
 
 import numpy as np
 
+from chainrule.core.backend import defer_check, errstate, xp_of
 from chainrule.core.engine import leaf_grad_memory
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import Tensor, from_array
@@ -109,6 +110,8 @@ class SoftmaxCrossEntropy(Function):
         self.mean, self.ignore_index = mean, ignore_index
 
     def forward(self, x, labels):
+        if type(x) is not np.ndarray:
+            return self._forward_device(x, labels)
         n, classes = x.shape
         # one reduction checks both ends: a negative label is huge as an unsigned integer
         unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
@@ -127,11 +130,32 @@ class SoftmaxCrossEntropy(Function):
         with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0, as torch
             return np.asarray(((lse - picked) * kept).sum() / den, x.dtype)
 
+    def _forward_device(self, x, labels):
+        """The same loss without reading a value back: the label check is deferred."""
+        xp = xp_of(x)
+        n, classes = x.shape
+        kept = labels != self.ignore_index
+        inside = (labels >= 0) & (labels < classes)
+        defer_check((kept & ~inside).any(), _range_message("cross_entropy", classes,
+                                                          self.ignore_index))
+        shifted = x - x.max(axis=1, keepdims=True)
+        picked = shifted[xp.arange(n), xp.where(kept & inside, labels, 0)]
+        lse = xp.log(xp.exp(shifted).sum(axis=1))
+        total = ((lse - picked) * kept).sum()
+        den = kept.sum() if self.mean else 1
+        with errstate(x, invalid="ignore", divide="ignore"):  # all ignored: 0/0, as torch
+            return (total / den).astype(x.dtype)
+
     def vjp(self, g):
         x, labels = self.inputs
         w = KeptShare(self.mean, self.ignore_index, x.dtype)(labels)
         onehot = OneHot(x.shape[1], x.dtype, self.ignore_index)(labels)
         return (softmax(x, 1) - onehot) * (w * g), None
+
+
+def _range_message(op, classes, ignore_index):
+    return (f"{op}: a class label is out of range for {classes} classes (labels must be in "
+            f"[0, {classes - 1}], or equal ignore_index={ignore_index} to be ignored)")
 
 
 def _kept_labels(op, labels, classes, ignore_index):
@@ -157,7 +181,7 @@ class KeptShare(Nondifferentiable):
     def forward(self, labels):
         kept = (labels != self.ignore_index).astype(self.dtype).reshape(-1, 1)
         if self.mean:
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with errstate(labels, invalid="ignore", divide="ignore"):
                 kept /= kept.sum()
         return kept
 
@@ -174,7 +198,8 @@ class SquaredError(Function):
 
     def forward(self, x, y):
         d = x - y
-        return np.asarray(np.vdot(d, d) / self.den, dtype=d.dtype)
+        r = np.vdot(d, d) / self.den
+        return np.asarray(r, d.dtype) if type(d) is np.ndarray else r.astype(d.dtype)
 
     def vjp(self, g):
         x, y = self.inputs
@@ -210,6 +235,11 @@ class CheckLabels(Nondifferentiable):
         self.op, self.classes, self.ignore_index = op, classes, ignore_index
 
     def forward(self, labels):
+        if type(labels) is not np.ndarray:  # checked at the next read; bad labels read as 0
+            kept = labels != self.ignore_index if self.ignore_index is not None else True
+            bad = kept & ((labels < 0) | (labels >= self.classes))
+            defer_check(bad.any(), _range_message(self.op, self.classes, self.ignore_index))
+            return xp_of(labels).where(bad, 0, labels)
         if labels.size and (labels.min() < 0 or labels.max() >= self.classes):
             bad = (labels < 0) | (labels >= self.classes)
             bad &= labels != self.ignore_index

@@ -10,6 +10,7 @@ create_graph the vjp writes the same formulas with chainrule ops, so every order
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
 from chainrule.ops.registry import op
@@ -19,8 +20,10 @@ def _mean(x, k):
     """mean over the last k axes, keepdims: one matrix-vector product (BLAS) instead of a
     reduce along a short inner axis"""
     n = int(np.prod(x.shape[x.ndim - k:]))
-    rows = x.reshape(-1, n) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1, n)
-    return (rows @ np.full(n, 1.0 / n, x.dtype)).reshape(x.shape[:x.ndim - k] + (1,) * k)
+    rows = x.reshape(-1, n) if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x).reshape(-1, n)
+    ones = np.full(n, 1.0 / n, x.dtype) if type(x) is np.ndarray else \
+        xp_of(x).full(n, 1.0 / n, x.dtype)
+    return (rows @ ones).reshape(x.shape[:x.ndim - k] + (1,) * k)
 
 
 def _stats(x, k, eps):
@@ -98,8 +101,11 @@ class LayerNormGrad(Nondifferentiable):
 def _batch_sum(x, k):
     """sum over all but the last k axes: one vector-matrix product (BLAS)"""
     tail = x.shape[x.ndim - k:]
-    rows = np.ascontiguousarray(x).reshape(-1, int(np.prod(tail)))
-    return (np.ones(rows.shape[0], x.dtype) @ rows).reshape(tail)
+    rows = (x if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x)).reshape(
+        -1, int(np.prod(tail)))
+    ones = np.ones(rows.shape[0], x.dtype) if type(x) is np.ndarray else \
+        xp_of(x).ones(rows.shape[0], x.dtype)
+    return (ones @ rows).reshape(tail)
 
 
 @op(classes=(LayerNorm,), export=False)

@@ -13,8 +13,9 @@ import math
 
 import numpy as np
 
+from chainrule.core.backend import to_like, xp_of
 from chainrule.core.function import Function, Nondifferentiable
-from chainrule.core.tensor import from_array
+from chainrule.ops.arithmetic import const
 from chainrule.ops.conv import _as_float_tensor, _ints, _padded, _windows, batched, from_2d, to_2d
 from chainrule.ops.registry import op
 from chainrule.ops.shape import pad
@@ -49,8 +50,8 @@ def _empty_in_order_of(ref, shape, lead=(), dtype=None):
     """An empty array of lead + shape whose memory orders the axes as ref's memory does (so
     that elementwise work between them runs along matching strides)."""
     order = sorted(range(ref.ndim), key=lambda a: -ref.strides[a])
-    mem = np.empty(tuple(lead) + tuple(shape[a] for a in order),
-                   dtype=ref.dtype if dtype is None else dtype)
+    mem = xp_of(ref).empty(tuple(lead) + tuple(shape[a] for a in order),
+                           dtype=ref.dtype if dtype is None else dtype)
     back = np.argsort(order)
     return mem.transpose(tuple(range(len(lead))) + tuple(len(lead) + b for b in back))
 
@@ -145,9 +146,10 @@ class MaxPoolIndices(Nondifferentiable):
         win = _windows(xp, self.k, self.stride, self.dilation, self.out).transpose(0, 1, 4, 5, 2, 3)
         kh, kw = self.k
         a = win.reshape(win.shape[:4] + (kh * kw,)).argmax(-1)  # (NaN counts as the maximum)
-        rows = np.arange(self.out[0]).reshape(-1, 1) * self.stride[0] - pt + \
+        arange = xp_of(x).arange
+        rows = arange(self.out[0]).reshape(-1, 1) * self.stride[0] - pt + \
             (a // kw) * self.dilation[0]
-        cols = np.arange(self.out[1]) * self.stride[1] - pl + (a % kw) * self.dilation[1]
+        cols = arange(self.out[1]) * self.stride[1] - pl + (a % kw) * self.dilation[1]
         return rows * x.shape[3] + cols
 
 
@@ -162,10 +164,11 @@ class AdaptiveMaxIndices(Nondifferentiable):
 
     def forward(self, x):
         (rows, kh), (cols, kw) = (_adaptive_windows(n, m) for n, m in zip(x.shape[2:], self.out))
+        rows, cols = to_like(rows, x), to_like(cols, x)
         win = x[:, :, rows[:, :, None, None], cols[None, None]]  # (N, C, Ho, kh, Wo, kw)
         win = win.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape[:2] + tuple(self.out) + (-1,))
         a = win.argmax(-1)
-        h, w = np.arange(self.out[0]).reshape(-1, 1), np.arange(self.out[1])
+        h, w = xp_of(x).arange(self.out[0]).reshape(-1, 1), xp_of(x).arange(self.out[1])
         return rows[h, a // kw] * x.shape[3] + cols[w, a % kw]
 
 
@@ -211,10 +214,10 @@ class PoolScatter(Function):
         n, c = self.shape[:2]
         size = math.prod(self.shape[2:])
         if not self.overlap:  # windows apart: every position at most once
-            y = np.zeros((n, c, size), dtype=g.dtype)
+            y = xp_of(g).zeros((n, c, size), dtype=g.dtype)
             np.put_along_axis(y, index.reshape(n, c, -1), g.reshape(n, c, -1), 2)
             return y.reshape(self.shape)
-        offsets = (np.arange(n * c) * size).reshape(n, c, *(1,) * (index.ndim - 2))
+        offsets = (xp_of(index).arange(n * c) * size).reshape(n, c, *(1,) * (index.ndim - 2))
         y = np.bincount((index + offsets).ravel(), g.ravel(), n * c * size)
         return y.astype(g.dtype, copy=False).reshape(self.shape)
 
@@ -235,7 +238,7 @@ class WindowSum(Function):
     def forward(self, x):
         xp = _padded(x, self.pads)
         (s0, s1), (h, w) = self.stride, self.out
-        y = np.zeros(x.shape[:2] + (h, w), dtype=x.dtype)
+        y = xp_of(x).zeros(x.shape[:2] + (h, w), dtype=x.dtype)
         for a in range(self.k[0]):
             for b in range(self.k[1]):
                 y += xp[:, :, a:a + s0 * (h - 1) + 1:s0, b:b + s1 * (w - 1) + 1:s1]
@@ -259,7 +262,7 @@ class WindowSpread(Function):
         (pt, pb), (pl, pr) = self.pads
         (s0, s1), (h, w) = self.stride, x.shape[2:]
         H, W = self.size
-        buf = np.zeros(x.shape[:2] + (H + pt + pb, W + pl + pr), dtype=x.dtype)
+        buf = xp_of(x).zeros(x.shape[:2] + (H + pt + pb, W + pl + pr), dtype=x.dtype)
         for a in range(self.k[0]):
             for b in range(self.k[1]):
                 buf[:, :, a:a + s0 * (h - 1) + 1:s0, b:b + s1 * (w - 1) + 1:s1] += x
@@ -356,7 +359,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
     else:
         div = [_avg_divisor(n, o, kk, ss, pp[0], count_include_pad)
                for n, o, kk, ss, pp in zip(x.shape[2:], out, k, s, pads)]
-        y = sums * from_array((1.0 / np.outer(div[0], div[1])).astype(x.dtype))
+        y = sums * const((1.0 / np.outer(div[0], div[1])).astype(x.dtype), x)
     return from_2d(y, nd, unbatched)
 
 
@@ -405,9 +408,9 @@ def _averaging(n, m, dtype):
 def _adaptive_avg(op, nd, input, output_size):
     x, unbatched, size = _adaptive_args(op, nd, input, output_size)
     H, W = x.shape[2:]
-    y = x if size[1] == W else x @ from_array(_averaging(W, size[1], x.dtype).T)
+    y = x if size[1] == W else x @ const(_averaging(W, size[1], x.dtype).T, x)
     if size[0] != H:
-        y = from_array(_averaging(H, size[0], x.dtype)) @ y
+        y = const(_averaging(H, size[0], x.dtype), x) @ y
     return from_2d(y, nd, unbatched)
 
 

@@ -8,8 +8,9 @@ import builtins
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.linalg import diagonal as _diagonal
 from chainrule.ops.linalg import matmul
 from chainrule.ops.reduction import CumSum, expand_reduced, normalize_axes
@@ -163,7 +164,7 @@ def _band(op, x, keep):
         raise ValueError(f"{op}: input must have at least 2 dims; got shape {x.shape}")
     n, m = x.shape[-2:]
     mask = keep(np.arange(n)[:, None], np.arange(m)[None, :])
-    return x * to_tensor(mask.astype(x.dtype))
+    return x * const(mask.astype(x.dtype), x)
 
 
 @op(methods=("tril",))
@@ -185,7 +186,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     if offset != 0 or (dim1, dim2) != (-2, -1):
         raise ValueError("diag_embed: only offset=0, dim1=-2, dim2=-1 are supported")
     n = x.shape[-1]
-    return x.unsqueeze(-1) * to_tensor(np.eye(n, dtype=x.dtype))
+    return x.unsqueeze(-1) * const(np.eye(n, dtype=x.dtype), x)
 
 
 @op(methods=("diag",))
@@ -197,7 +198,7 @@ def diag(input, diagonal=0):
     if x.ndim != 1:
         raise ValueError(f"diag: input must be 1-D or 2-D; got shape {x.shape}")
     n = x.shape[0] + builtins.abs(diagonal)
-    place = np.zeros((x.shape[0], n * n), dtype=x.dtype)
+    place = xp_of(x).zeros((x.shape[0], n * n), dtype=x.dtype)
     rows = np.arange(x.shape[0])
     place[rows, (rows + builtins.max(-diagonal, 0)) * n + rows + builtins.max(diagonal, 0)] = 1
     return matmul(x, to_tensor(place)).reshape(n, n)

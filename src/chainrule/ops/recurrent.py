@@ -17,6 +17,7 @@ names (torch.lstm_cell, ...): one step from (input, hidden, weights).
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import from_array
 from chainrule.ops.arithmetic import to_tensor
@@ -66,7 +67,7 @@ class LSTMPointwise(Function):
             c2 = f * c + i * g
         tc = tanh(c2)
         if g_h is None:  # only c' is used: the output gate gets no gradient
-            dc, do = g_c, from_array(np.zeros(c.shape, c.dtype))
+            dc, do = g_c, from_array(xp_of(c).zeros(c.shape, c.dtype))
         else:
             dc = g_h * o * (1 - tc * tc)
             dc = dc if g_c is None else dc + g_c

@@ -11,8 +11,7 @@ import math
 
 import numpy as np
 
-from chainrule.core.tensor import from_array
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.conv import _as_float_tensor
 from chainrule.ops.registry import op
 from chainrule.ops.shape import pad as _constant_pad
@@ -132,6 +131,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for axis, (n, m, r) in enumerate(zip(spatial, out, scales)):
         if n == m and r in (None, 1.0):
             continue
-        A = from_array(_interp_matrix(n, m, mode, align_corners, r).astype(x.dtype))
+        A = const(_interp_matrix(n, m, mode, align_corners, r).astype(x.dtype), x)
         y = y @ A.mT if axis == nd - 1 else A @ y  # the last axis from the right, H from the left
     return y

@@ -8,6 +8,8 @@ the same seed; the distributions, shapes, dtypes and reproducibility are the sam
 
 import numpy as np
 
+from chainrule._device import check_device, device_of, to_device
+from chainrule.core import backend as _backend
 from chainrule.core import mode as _mode
 from chainrule.core.tensor import Tensor
 from chainrule.ops.arithmetic import to_tensor
@@ -91,7 +93,8 @@ def _check_seed(op, seed):
 
 def _device_check(op, device):
     if device is not None and str(device) != "cpu":
-        raise ValueError(f"{op}: chainrule computes on the CPU only; got device={device!r}")
+        raise ValueError(f"{op}: a Generator's stream is the host's (device='cpu'); its draws "
+                         f"are copied to the tensor's device; got device={device!r}")
 
 
 def manual_seed(seed):
@@ -128,11 +131,19 @@ def _rng_of(generator):
     return generator
 
 
-def _draw(kernel, shape, dtype, generator=None, requires_grad=False):
-    """A RandomDraw of kernel(rng, shape) from the given generator (default: the kernel's)."""
+def _draw(kernel, shape, dtype, generator=None, requires_grad=False, device=None,
+          native=False):
+    """A RandomDraw of kernel(rng, shape) from the given generator (default: the kernel's), on
+    `device`: from the device's own generator when the kernel uses only CuPy's Generator
+    methods (native), else drawn on the host and copied."""
     gen = _rng_of(generator)
     draw = kernel if gen is None else (lambda _, shape: kernel(gen._rng, shape))
-    t = RandomDraw(draw, shape, dtype)()
+    if device is not None and device.type != "cpu" and (gen is not None or not native):
+        draw = (lambda d, dev: lambda r, s: to_device(np.asarray(d(_mode.state.rng if gen is None
+                                                                    else r, s)), dev))(draw,
+                                                                                       device)
+        device = None
+    t = RandomDraw(draw, shape, dtype, device)()
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -143,7 +154,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             requires_grad=False):
     """Integers drawn uniformly from [low, high) (int64 unless dtype=); randint(high, size)
     also works, as torch."""
-    _device_check("randint", device)
+    dev = check_device("randint", device)
     if size is None:
         low, high, size = 0, low, high
     elif high is None:
@@ -154,17 +165,22 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     return _draw(lambda rng, s: rng.integers(low, high, s), _shape((size,)),
-                 np.dtype(np.int64 if dtype is None else dtype), generator, requires_grad)
+                 np.dtype(np.int64 if dtype is None else dtype), generator, requires_grad, dev,
+                 native=True)
 
 
 @op(**_RANDOM)
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1 (int64)."""
-    _device_check("randperm", device)
+    dev = check_device("randperm", device)
     if n < 0:
         raise ValueError(f"randperm: n must be non-negative; got {n}")
+    if dev is not None and dev.type != "cpu" and generator is None:  # CuPy: no permutation
+        return _draw(lambda rng, s: rng.random(s).argsort(), (int(n),),
+                     np.dtype(np.int64 if dtype is None else dtype), None, requires_grad, dev,
+                     native=True)
     return _draw(lambda rng, s: rng.permutation(s[0]), (int(n),),
-                 np.dtype(np.int64 if dtype is None else dtype), generator, requires_grad)
+                 np.dtype(np.int64 if dtype is None else dtype), generator, requires_grad, dev)
 
 
 @op(**_RANDOM)
@@ -187,18 +203,21 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
 def bernoulli(input, p=None, *, generator=None):
     """1 with probability input (or p) elementwise, else 0, in input's dtype."""
     x = to_tensor(input)
-    prob = x._data if p is None else np.broadcast_to(p, x.shape)
+    prob = _backend.to_host(x._data) if p is None else np.broadcast_to(
+        _backend.to_host(p._data) if isinstance(p, Tensor) else p, x.shape)
     if np.any((prob < 0) | (prob > 1)):
         raise ValueError("bernoulli: probabilities must lie in [0, 1]")
     prob = np.array(prob, dtype=np.float64)
-    return _draw(lambda rng, s: rng.random(s) < prob, x.shape, x.dtype, generator)
+    return _draw(lambda rng, s: rng.random(s) < prob, x.shape, x.dtype, generator,
+                 device=device_of(x._data))
 
 
 @op(methods=("multinomial",), **_RANDOM)
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """num_samples int64 category indices per row, drawn with probability proportional to the
     (non-negative) weights in input's last dim."""
-    w = to_tensor(input)._data.astype(np.float64)
+    x = to_tensor(input)
+    w = _backend.to_host(x._data).astype(np.float64)
     if w.ndim not in (1, 2) or (w < 0).any() or not np.isfinite(w).all():
         raise ValueError(f"multinomial: input must be 1-D or 2-D non-negative finite weights; "
                          f"got shape {w.shape}")
@@ -215,22 +234,23 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                          for r in rows]).reshape(shape)
 
     shape = w.shape[:-1] + (int(num_samples),)
-    return _draw(kernel, shape, np.dtype(np.int64), generator)
+    return _draw(kernel, shape, np.dtype(np.int64), generator, device=device_of(x._data))
 
 
 @op(methods=("poisson",), **_RANDOM)
 def poisson(input, generator=None):
     """Poisson samples with the rates in input, in input's dtype."""
     x = to_tensor(input)
-    rate = np.array(x._data, dtype=np.float64)
-    return _draw(lambda rng, s: rng.poisson(rate), x.shape, x.dtype, generator)
+    rate = np.array(_backend.to_host(x._data), dtype=np.float64)
+    return _draw(lambda rng, s: rng.poisson(rate), x.shape, x.dtype, generator,
+                 device=device_of(x._data))
 
 
 def _like(name, kernel, doc):
     def fn(input, *, dtype=None, requires_grad=False, generator=None):
         x = to_tensor(input)
         return _draw(kernel, x.shape, x.dtype if dtype is None else np.dtype(dtype), generator,
-                     requires_grad)
+                     requires_grad, device_of(x._data), native=True)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -249,14 +269,16 @@ def randint_like(input, low=0, high=None, *, dtype=None, generator=None):
     if high is None:
         low, high = 0, low
     return _draw(lambda rng, s: rng.integers(low, high, s), x.shape,
-                 x.dtype if dtype is None else np.dtype(dtype), generator)
+                 x.dtype if dtype is None else np.dtype(dtype), generator,
+                 device=device_of(x._data), native=True)
 
 
 @op(differentiable=False)
 def empty_like(input, *, dtype=None, requires_grad=False):
     """An uninitialised tensor with x's shape (here: zeros, so results never depend on junk)."""
     x = to_tensor(input)
-    t = Tensor(np.zeros(x.shape, dtype=x.dtype if dtype is None else np.dtype(dtype)))
+    t = Tensor(_backend.xp_of(x._data).zeros(x.shape, dtype=x.dtype if dtype is None
+                                             else np.dtype(dtype)))
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
@@ -264,7 +286,7 @@ def _filler(name, kernel, doc):
     def method(self, *args, generator=None, **kwargs):
         _check_writable(name, self)
         value = _draw(lambda rng, s: kernel(rng, s, *args, **kwargs), self.shape, self.dtype,
-                      generator)
+                      generator, device=device_of(self._data))
         return copy_(self, value)
 
     method.__name__ = method.__qualname__ = name

@@ -7,6 +7,7 @@ in-place write through a view is seen by the graph nodes that saved the base.
 
 import numpy as np
 
+from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.broadcast import BroadcastTo, SumTo, broadcast_to
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, from_array, share_version
@@ -81,10 +82,11 @@ class IndexAdd(Function):
         self.index, self.shape = index, shape
 
     def forward(self, g, *arrays):
-        out = np.zeros(self.shape, dtype=g.dtype)
+        out = xp_of(g).zeros(self.shape, dtype=g.dtype)
         if not arrays:
             out[self.index] = g  # basic indexing: every position at most once
-        elif self.index is _ARRAY and arrays[0].dtype.kind in "iu" and out.ndim:
+        elif self.index is _ARRAY and arrays[0].dtype.kind in "iu" and out.ndim \
+                and type(out) is np.ndarray:
             _rows_add(out, arrays[0], g)  # x[idx] (an embedding's lookup): rows summed
         else:
             np.add.at(out, _fill_index(self.index, arrays), g)  # repeated indices accumulate
@@ -158,7 +160,7 @@ class Split(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return tuple(np.split(x, np.cumsum(self.sizes)[:-1], axis=self.axis))
+        return tuple(np.split(x, np.cumsum(self.sizes)[:-1].tolist(), axis=self.axis))
 
     def vjp(self, gs):
         pieces = []
@@ -166,7 +168,7 @@ class Split(Function):
             if g is None:
                 axis = self.axis % len(self.shape)  # (a negative axis, as dim=-1)
                 shape = self.shape[:axis] + (n,) + self.shape[axis + 1:]
-                g = from_array(np.zeros(shape, dtype=self.inputs[0].dtype))
+                g = from_array(xp_of(self.inputs[0]).zeros(shape, dtype=self.inputs[0].dtype))
             pieces.append(g)
         return Concatenate(self.axis)(*pieces)
 
@@ -245,7 +247,7 @@ class PutAlongAxis(Function):
         self.axis, self.shape = axis, shape
 
     def forward(self, g, index):
-        y = np.zeros(self.shape, dtype=g.dtype)
+        y = xp_of(g).zeros(self.shape, dtype=g.dtype)
         np.put_along_axis(y, index, g, self.axis)  # one index per slot: no collisions
         return y
 
@@ -412,6 +414,9 @@ def _tensor_index(index):
 def getitem(input, index):
     """x[index] with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
     template, arrays = _tensor_index(index)
+    if arrays and type(input._data) is not np.ndarray:  # host index arrays join x's device
+        arrays = [a if type(a._data) is type(input._data) else
+                  from_array(to_like(to_host(a._data), input._data)) for a in arrays]
     try:
         y = GetItem(template)(input, *arrays)
     except IndexError as e:
@@ -424,7 +429,9 @@ def getitem(input, index):
 def take_along_dim(input, indices, dim):
     """x picked at `indices` along `dim` (np.take_along_axis), differentiable."""
     x = to_tensor(input)
-    index = indices if isinstance(indices, Tensor) else from_array(np.asarray(indices))
+    index = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    index = indices if isinstance(indices, Tensor) and type(index) is type(x._data) else \
+        from_array(to_like(to_host(index), x._data))
     return TakeAlongAxis(dim % x.ndim)(x, index)
 
 

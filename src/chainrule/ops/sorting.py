@@ -4,10 +4,10 @@ indices as torch's named tuples; the values' gradient flows to the picked elemen
 
 import numpy as np
 
+from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.function import Nondifferentiable
-from chainrule.core.tensor import from_array
 from chainrule.ops import return_types
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.indexing import Gather
 from chainrule.ops.registry import op
 
@@ -48,7 +48,7 @@ class CumExtreme(Nondifferentiable):
     def forward(self, x):
         x = np.moveaxis(x, self.axis, -1)
         better = np.greater_equal if self.largest else np.less_equal
-        idx = np.zeros(x.shape, dtype=np.int64)
+        idx = xp_of(x).zeros(x.shape, dtype=np.int64)
         best = x[..., 0].copy()
         for i in range(1, x.shape[-1]):  # a loop over the axis only; vectorised over the rest
             take = better(x[..., i], best) | np.isnan(x[..., i])
@@ -67,6 +67,8 @@ class Mode(Nondifferentiable):
         self.axis = axis
 
     def forward(self, x):
+        if type(x) is not np.ndarray:  # np.unique per row: on the host, the result copied back
+            return to_like(self.forward(to_host(x)), x)
         x = np.moveaxis(x, self.axis, -1)
         flat = x.reshape(-1, x.shape[-1])
         out = np.empty(flat.shape[0], dtype=np.int64)
@@ -148,7 +150,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     x = to_tensor(input)
     axis = _axis("sort", dim, x)
     if axis is None:
-        return return_types.sort(x, from_array(np.zeros((), dtype=np.int64)))
+        return return_types.sort(x, const(np.zeros((), dtype=np.int64), x))
     idx = ArgSort(axis, descending)(x)
     return return_types.sort(_pick(x, idx, axis), idx)
 
@@ -158,7 +160,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     """The int64 indices that sort x along `dim`."""
     x = to_tensor(input)
     axis = _axis("argsort", dim, x)
-    return from_array(np.zeros((), np.int64)) if axis is None else ArgSort(axis, descending)(x)
+    return const(np.zeros((), np.int64), x) if axis is None else ArgSort(axis, descending)(x)
 
 
 @op(methods=("msort",))
@@ -177,7 +179,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         raise ValueError(f"topk: k={k} is out of range for dim {dim} of length {n} (shape "
                          f"{x.shape})")
     if axis is None:
-        return return_types.topk(x, from_array(np.zeros((), np.int64)))
+        return return_types.topk(x, const(np.zeros((), np.int64), x))
     idx = ArgSort(axis, largest)(x)
     idx = idx[(slice(None),) * axis + (slice(0, k),)]
     return return_types.topk(_pick(x, idx, axis), idx)
@@ -192,7 +194,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not 1 <= k <= n:
         raise ValueError(f"kthvalue: k={k} is out of range for dim {dim} of length {n}")
     if axis is None:
-        return return_types.kthvalue(x, from_array(np.zeros((), np.int64)))
+        return return_types.kthvalue(x, const(np.zeros((), np.int64), x))
     idx = ArgSort(axis, False)(x)[(slice(None),) * axis + (slice(k - 1, k),)]
     values = _pick(x, idx, axis)
     if not keepdim:
@@ -232,7 +234,7 @@ def mode(input, dim=-1, keepdim=False):
     x = to_tensor(input)
     axis = _axis("mode", dim, x)
     if axis is None:
-        return return_types.mode(x, from_array(np.zeros((), np.int64)))
+        return return_types.mode(x, const(np.zeros((), np.int64), x))
     idx = Mode(axis)(x)
     idx = idx.reshape(tuple(1 if d == axis else n for d, n in enumerate(x.shape)))
     values = _pick(x, idx, axis)
@@ -245,7 +247,7 @@ def _cum(name, largest, input, dim):
     x = to_tensor(input)
     axis = _axis(name, dim, x)
     if axis is None:
-        return getattr(return_types, name)(x, from_array(np.zeros((), np.int64)))
+        return getattr(return_types, name)(x, const(np.zeros((), np.int64), x))
     idx = CumExtreme(axis, largest)(x)
     return getattr(return_types, name)(_pick(x, idx, axis), idx)
 

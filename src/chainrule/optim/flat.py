@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.engine import set_grad_sink
 from chainrule.core.tensor import Tensor, from_array
 
@@ -51,15 +52,17 @@ class GradSlot:
             and sys.getrefcount(self.flat) == self.flat_refs
 
     def memory(self, t):
-        """The view, for the engine to compute t's first gradient into, if it is free."""
-        return self.view if self.free() else None
+        """The view, for the engine to compute t's first gradient into, if it is free (and on
+        t's device: after Module.to the optimizer rebuilds its buffers at the next step)."""
+        return self.view if type(t._data) is type(self.view) and self.free() else None
 
     def first_grad(self, t, g):
         """The Tensor to become t.grad: over the view (g's values copied in, unless a vjp wrote
         them there already), or None when the view is not free."""
         a = g._data
         if a is not self.view:
-            if a.shape != self.view.shape or a.dtype != self.view.dtype or not self.free():
+            if a.shape != self.view.shape or a.dtype != self.view.dtype \
+                    or type(a) is not type(self.view) or not self.free():
                 return None
             np.copyto(self.view, a)
         return from_array(self.view)
@@ -81,12 +84,12 @@ class FlatGroup:
             # one parameter: its own array is already flat, nothing moves
             self.data, self.data_views = first.reshape(-1), [first]
         else:
-            self.data = np.empty(self.bounds[-1], self.dtype)
+            self.data = xp_of(first).empty(self.bounds[-1], self.dtype)
             self.data_views = self._views(self.data)
             for p, view in zip(self.params, self.data_views):
                 np.copyto(view, p._data)
                 p._data = view  # same values: graphs recorded earlier stay valid
-        self.grad = np.zeros(self.bounds[-1], self.dtype)
+        self.grad = xp_of(first).zeros(self.bounds[-1], self.dtype)
         n = len(self.params)
         self.slots = [GradSlot(v, self.grad, n) for v in self._views(self.grad)]
         for p, slot in zip(self.params, self.slots):
@@ -95,9 +98,15 @@ class FlatGroup:
 
     @staticmethod
     def eligible(params):
-        """Whether params can share flat buffers: at least one, all of one floating dtype."""
+        """Whether params can share flat buffers: at least one, all of one floating dtype, all
+        on one device."""
         return bool(params) and len({p._data.dtype for p in params}) == 1 \
-            and params[0]._data.dtype.kind == "f"
+            and params[0]._data.dtype.kind == "f" and len({type(p._data) for p in params}) == 1
+
+    def moved(self, params):
+        """Whether a parameter now lives on another device than the buffers (Module.to)."""
+        kind = type(self.data)
+        return any(type(p._data) is not kind for p in params)
 
     def _views(self, flat):
         b = self.bounds
@@ -182,9 +191,10 @@ class FlatGroup:
                for v, s in zip(values, self.shapes)):
             return False
         if key not in self.state:
-            self._own(key, np.empty(self.bounds[-1], self.dtype))
+            self._own(key, xp_of(self.data).empty(self.bounds[-1], self.dtype))
         for p, v, view in zip(params, values, self.state[key][1]):
             if v._data is not view:
-                np.copyto(view, v._data)
+                a = v._data  # (state loaded on the host joins the buffers' device)
+                np.copyto(view, a if type(a) is type(view) else to_like(to_host(a), view))
                 state[p][key] = from_array(view)
         return True

@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.compile import effect
 from chainrule.core import mode as _mode
+from chainrule.core.backend import xp_of
 from chainrule.core.tensor import Tensor, bump_version, from_array
 from chainrule.optim.flat import FlatGroup
 
@@ -192,6 +193,8 @@ class Optimizer:
         gradient in place; else one per parameter that has a gradient (and no FlatGroup).
         """
         flat = self._flat.get(id(group["params"]))
+        if flat is not None and type(group["params"][0]._data) is not type(flat.data):
+            flat = self._moved(group, flat)
         if flat is not None:
             target = flat.target(group["params"], self.state)
             if target is not None:
@@ -206,6 +209,22 @@ class Optimizer:
             targets.append((p._data, g, self.state[p]))
         return targets, None
 
+    def _moved(self, group, flat):
+        """The group's parameters moved to another device (Module.to): its state follows them
+        and the flat buffers are rebuilt there."""
+        from chainrule._device import device_of, to_device
+
+        params = group["params"]
+        for p in params:
+            dev = device_of(p._data)
+            for value in self.state.get(p, {}).values():
+                if isinstance(value, Tensor):
+                    value._data = to_device(value._data, dev)
+        self._scratch = {}
+        del self._flat[id(params)]
+        self._make_flat(group)
+        return self._flat.get(id(params))
+
     def _finish(self, group, targets, flat):
         """After the update: write the flat state back, stamp the updated parameters."""
         if flat is not None:
@@ -218,11 +237,11 @@ class Optimizer:
         """`count` scratch arrays shaped like `a`, reused across steps (never part of state)."""
         key = (a.dtype, a.shape, count)
         views = self._scratch.get(key)  # the views themselves are kept: a step reuses them
-        if views is None:
+        if views is None or type(views[0]) is not type(a):
             n = a.size
             buf = self._scratch.get(a.dtype)
-            if buf is None or buf.size < count * n:  # (views of an old buffer are dropped)
-                buf = np.empty(count * n, a.dtype)
+            if buf is None or buf.size < count * n or type(buf) is not type(a):
+                buf = xp_of(a).empty(count * n, a.dtype)  # (views of an old buffer are dropped)
                 self._scratch = {a.dtype: buf}
             views = self._scratch[key] = [buf[i * n:(i + 1) * n].reshape(a.shape)
                                           for i in range(count)]

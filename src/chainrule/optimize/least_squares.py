@@ -21,6 +21,7 @@ the scaled gradient's max-norm, scipy's first-order optimality).
 
 import numpy as np
 
+from chainrule._device import require_host as _require_host
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
 from chainrule.core.tensor import Tensor, from_array
@@ -171,6 +172,7 @@ def least_squares(fun, x0, jac=None, bounds=None, method=None, ftol=1e-8, xtol=1
     nfev, njev, nit, status, message, success (and active_mask for trf), as
     scipy.optimize.least_squares. callback(xk) runs after each accepted step; True stops.
     """
+    _require_host("least_squares", x0)
     x0 = as_float_array(x0, "x0", "least_squares")
     if x0.size == 0 or not np.all(np.isfinite(x0)):
         raise ValueError(f"least_squares: x0 must be a non-empty finite array; got "

@@ -11,6 +11,7 @@ import inspect
 
 import numpy as np
 
+from chainrule._device import require_host as _require_host
 from chainrule.optimize._progress import progress_bar
 from chainrule.optimize.bfgs import minimize_bfgs
 from chainrule.optimize.bounds import minimize_bounds
@@ -116,6 +117,7 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
     evaluations, replayed after (the same numbers with less Python per evaluation; fun must be
     traceable, see docs/COMPILE.md).
     """
+    _require_host("minimize", x0)
     if method is None:
         method = "bfgs" if bounds is None else "lbfgs"
     name = _resolve(method)

@@ -14,6 +14,7 @@ products for newton / newton-cg come from double backward through the closure.
 
 import numpy as np
 
+from chainrule._device import require_host as _require_host
 from chainrule.core import mode as _mode
 from chainrule.core.engine import grad as _autograd_grad
 from chainrule.core.tensor import Tensor, bump_version, from_array
@@ -81,6 +82,7 @@ def minimize_module(model, closure, method=None, **kwargs):
     are those of `minimize` (tol, maxiter, callback, options). The parameters are left at the
     best point found; the result's x is the flat parameter vector.
     """
+    _require_host("minimize_module", model)
     theta = ParameterVector(model, "minimize_module")
 
     def fun_and_grad(x):
@@ -127,6 +129,7 @@ def least_squares_module(model, residuals, method="lm", **kwargs):
     residuals: a closure returning the residual Tensor computed from the model. The Jacobian
     comes from one backward pass per residual. Keyword arguments are those of least_squares.
     """
+    _require_host("least_squares_module", model)
     theta = ParameterVector(model, "least_squares_module")
 
     def value(x):

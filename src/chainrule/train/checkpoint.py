@@ -28,6 +28,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
+from chainrule.core.backend import to_host
 from chainrule.core.tensor import Tensor, from_array
 
 try:
@@ -58,6 +59,7 @@ def _leaf_array(x):
     """Contiguous little-endian ndarray of a Tensor/ndarray: safetensors 0.8 silently writes a
     non-contiguous array's memory in storage order, scrambling transposed parameters."""
     a = x._data if isinstance(x, Tensor) else x
+    a = to_host(a)  # a device tensor: copied to the host explicitly
     if a.dtype.byteorder == ">":
         a = a.astype(a.dtype.newbyteorder("<"))
     # not np.ascontiguousarray: it turns a 0-d array (BatchNorm's num_batches_tracked) into 1-d
@@ -443,8 +445,9 @@ def _verify_tensors(meta, tensors, path):
                              "since it was saved (SHA-256 mismatch)")
 
 
-def load(path):
-    """Load a checkpoint written by `save`: the same tree, with Tensors in place of tensors.
+def load(path, map_location=None):
+    """Load a checkpoint written by `save`: the same tree, with Tensors in place of tensors
+    (on the CPU, or on the device map_location names: 'cpu', 'cuda:0', a cr.device).
 
     A file written by `save` is checked whole (header and tensor bytes against the SHA-256
     recorded when it was saved); one that fails a check raises ValueError naming it. A plain
@@ -463,7 +466,24 @@ def load(path):
             raw = f.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no such checkpoint: {path}") from None
-    return _load_bytes(raw, path)
+    if map_location is None:
+        return _load_bytes(raw, path)
+    from chainrule._device import check_device
+
+    dev = check_device("load", map_location)  # (refused before reading, naming the device)
+    return _moved(_load_bytes(raw, path), dev)
+
+
+def _moved(tree, dev):
+    """The tree with every Tensor on dev (Parameters and their identity are not involved: a
+    loaded tree holds fresh tensors)."""
+    if isinstance(tree, Tensor):
+        return tree.to(dev) if tree.requires_grad is False else tree.detach().to(dev)
+    if isinstance(tree, dict):
+        return type(tree)((k, _moved(v, dev)) for k, v in tree.items())
+    if isinstance(tree, (list, tuple)) and not hasattr(tree, "_fields"):
+        return type(tree)(_moved(v, dev) for v in tree)
+    return tree
 
 
 def _load_bytes(raw, path):

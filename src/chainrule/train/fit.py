@@ -14,8 +14,10 @@ from collections import Counter
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.backend import to_host
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.data.dataset import DataLoader, Dataset, TensorDataset
+from chainrule.ops.shape import stack
 from chainrule.optim.lr_scheduler import ReduceLROnPlateau
 from chainrule.train.callbacks import Callback
 from chainrule.train.metrics import get_metric
@@ -101,6 +103,37 @@ def _numpy(t):
     return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
+def _host(t):
+    """t's values as a NumPy array (copied from a device)."""
+    return to_host(t._data) if isinstance(t, Tensor) else np.asarray(t)
+
+
+def _model_device(model):
+    """The device of the model's first parameter, None on the CPU (or with no parameters)."""
+    for p in model.parameters():
+        return None if type(p._data) is np.ndarray else p.device
+    return None
+
+
+def _on(t, dev):
+    """A batch on the model's device (one copy per batch from a host loader)."""
+    if not isinstance(t, Tensor):
+        t = Tensor(np.asarray(t))
+    return t.to(dev)
+
+
+def _read_losses(state, pending, sizes, bar, x, y):
+    """Read a logging interval's losses from the device at once (one synchronisation): their
+    weighted values [loss * rows] to add up, or None after stopping at a non-finite one."""
+    values = stack(pending).cpu().numpy().tolist()
+    for v in values:
+        if not math.isfinite(v):
+            state.history.stop_reason = _non_finite_stop(state, v, x, y)
+            return None
+        bar.batch_end(v)
+    return [v * n for v, n in zip(values, sizes)]
+
+
 def _compute_metrics(metric_fns, targets, outputs, prefix):
     logs = {}
     for name, fn in metric_fns:
@@ -182,6 +215,7 @@ class FitState:
         self.eager_forward_backward = None  # the same, never compiled (for eager sampled steps)
         self.write = print  # prints a line without breaking the progress bar
         self.parallel = None  # fit(distributed=True): the data-parallel run (train/parallel.py)
+        self.log_every = 50  # on a device: batches whose losses are read back at once
 
     def training_state(self):
         """Everything a resumed run needs: weights, optimizer, scheduler, history, RNG states."""
@@ -224,7 +258,7 @@ class FitState:
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data=None,
         metrics=(), callbacks=(), scheduler=None, seed=None, progress=True, shuffle=True,
-        resume=None, compile_step=False, distributed=None):
+        resume=None, compile_step=False, distributed=None, log_every=50):
     """Train `model` for `epochs` epochs and return the History of per-epoch logs.
 
     Args:
@@ -246,6 +280,11 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
             global batch: each process takes its slice of every batch, gradients, losses and
             metrics are reduced, only rank 0 prints and writes checkpoints
             (docs/DISTRIBUTED.md).
+        log_every: with the model on a device (model.to('cuda')), the batches' losses are
+            read back every log_every batches at once (each read is a synchronisation): the
+            progress bar and the non-finite-loss stop follow at that pace. On the CPU every
+            batch's loss is read as it comes. Batches from a host loader are moved to the
+            model's device.
 
     Logs per epoch: loss, metrics, val_loss, val_metrics, lr (at the start of the epoch)
     and time (seconds).
@@ -277,6 +316,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, batch_size=32, val_data
         val_loader = None if val_loader is None else par.shard(val_loader)
     state = FitState(model, loss_fn, optimizer, scheduler, loader, History(), callbacks, epochs)
     state.parallel = par
+    if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
+        raise ValueError(f"fit: log_every must be a positive integer; got {log_every!r}")
+    state.log_every = log_every
     state.forward_backward = _forward_backward(model if par is None else par.ddp, loss_fn,
                                                optimizer)
     state.eager_forward_backward = state.forward_backward
@@ -370,28 +412,52 @@ def _run_epoch(state, metric_fns, val_loader, bar):
     bar.epoch_begin(state.epoch)
     model.train()
     total, count, outs, ys = 0.0, 0, [], []
+    dev = _model_device(model)
+    deferred = par is None and dev is not None  # on a device: read the losses per interval
+    pending, sizes = [], []
     for batch_index, batch in enumerate(state.loader):
         state.batch_index = batch_index
         x, y = _split(batch, "train_data")
+        if dev is not None:
+            x, y = _on(x, dev), _on(y, dev)
         out, loss = state.forward_backward(x, y)
-        value = float(loss.item()) if par is None else par.batch_loss(loss)
-        if not math.isfinite(value):
-            state.history.stop_reason = _non_finite_stop(state, value, x, y)
-            return None
+        if deferred:
+            pending.append(loss.detach())
+            value = None
+        else:
+            value = float(loss.item()) if par is None else par.batch_loss(loss)
+            if not math.isfinite(value):
+                state.history.stop_reason = _non_finite_stop(state, value, x, y)
+                return None
         state.step += 1
         state.loss = loss
         for c in state.callbacks:
             c.on_after_backward(state)
         optimizer.step()
         n = len(_numpy(y)) if par is None else par.global_rows
-        total += value * n
+        if deferred:
+            sizes.append(n)
+        else:
+            total += value * n
         count += n
         if metric_fns and (par is None or par.local_rows):
-            outs.append(_numpy(out).copy())
-            ys.append(_numpy(y))
+            outs.append(_host(out).copy())
+            ys.append(_host(y))
         for c in state.callbacks:
             c.on_batch_end(state)
-        bar.batch_end(value)
+        if not deferred:
+            bar.batch_end(value)
+        elif len(pending) >= state.log_every:
+            weighted = _read_losses(state, pending, sizes, bar, x, y)
+            if weighted is None:
+                return None
+            total += sum(weighted)
+            pending, sizes = [], []
+    if pending:
+        weighted = _read_losses(state, pending, sizes, bar, x, y)
+        if weighted is None:
+            return None
+        total += sum(weighted)
     if count == 0:
         raise ValueError("fit: train_data gave no batches (is it empty, or drop_last with "
                          "fewer rows than batch_size?)")

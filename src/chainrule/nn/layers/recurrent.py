@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.backend import xp_of
 from chainrule.core.tensor import from_array
 from chainrule.nn import functional as F
 from chainrule.nn import init
@@ -193,8 +194,8 @@ class RNNBase(Module):
         directions = 2 if self.bidirectional else 1
         lstm = self.mode == "LSTM"
         if hx is None:
-            zeros = from_array(np.zeros((self.num_layers * directions, batch, self.hidden_size),
-                                        dtype=x.dtype))
+            zeros = from_array(xp_of(x).zeros((self.num_layers * directions, batch,
+                                               self.hidden_size), dtype=x.dtype))
             h0, c0 = zeros, (zeros if lstm else None)
         elif lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -331,7 +332,7 @@ class RNNCellBase(Module):
                             f"{self.weight_ih.dtype}")
         want = x.shape[:-1] + (self.hidden_size,)
         if hx is None:
-            return x, from_array(np.zeros(want, dtype=x.dtype))
+            return x, from_array(xp_of(x).zeros(want, dtype=x.dtype))
         hx = to_tensor(hx)
         if tuple(hx.shape) != want:
             raise ValueError(f"{name}: expected {what} of shape {want} (batch, hidden_size) "

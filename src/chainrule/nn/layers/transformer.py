@@ -12,7 +12,7 @@ import copy
 import numpy as np
 
 from chainrule.core import mode as _mode
-from chainrule.core.tensor import from_array
+from chainrule.core.tensor import Tensor
 from chainrule.nn import functional as F
 from chainrule.nn.layers.attention import MultiheadAttention
 from chainrule.nn.layers.container import ModuleList
@@ -179,7 +179,8 @@ class TransformerDecoder(Module):
 def generate_square_subsequent_mask(sz, device=None, dtype=None):
     """(sz, sz) float mask: 0 on and below the diagonal, -inf above (query i sees keys <= i)."""
     dtype = dtype or _mode.state.default_dtype
-    return from_array(np.triu(np.full((sz, sz), -np.inf), 1).astype(dtype))
+    mask = Tensor(np.triu(np.full((sz, sz), -np.inf), 1).astype(dtype))  # (default device)
+    return mask if device is None else mask.to(device)
 
 
 class Transformer:

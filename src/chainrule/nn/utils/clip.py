@@ -4,6 +4,7 @@ import numpy as np
 
 from chainrule import ops as _ops
 from chainrule.compile import effect
+from chainrule.core.backend import asarray as _asarray
 from chainrule.core.tensor import Tensor, bump_version, from_array
 
 
@@ -32,7 +33,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     for g in grads:
         g._data *= g._data.dtype.type(coef)
         bump_version(g)
-    return from_array(np.asarray(total, dtype=grads[0].dtype))
+    return from_array(_asarray(total, grads[0].dtype, grads[0]._data))
 
 
 @effect

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.arithmetic import to_tensor
 from chainrule.ops.shape import concatenate, stack
@@ -110,7 +111,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     for t in range(T):
         running = position < sizes[t]
         rows[t, running] = starts[t] + position[running]
-    pad = from_array(np.full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype))
+    pad = from_array(xp_of(data).full((1,) + tuple(data.shape[1:]), padding_value,
+                                      dtype=data.dtype))
     padded = concatenate([data, pad], 0)[from_array(rows.reshape(-1))]
     padded = padded.reshape((T_out, B) + tuple(data.shape[1:]))
     lengths = from_array(lengths_sorted[position].astype(np.int64))
@@ -134,8 +136,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     for s in seqs:
         missing = T - s.shape[0]
         if missing:
-            fill = from_array(np.full((missing,) + tuple(s.shape[1:]), padding_value,
-                                      dtype=s.dtype))
+            fill = from_array(xp_of(s).full((missing,) + tuple(s.shape[1:]), padding_value,
+                                            dtype=s.dtype))
             s = concatenate([s, fill] if padding_side == "right" else [fill, s], 0)
         out.append(s)
     return stack(out, 0 if batch_first else 1)

@@ -23,6 +23,11 @@ DEVICES = [d.strip() for d in os.environ.get("CHAINRULE_TEST_DEVICES", "cpu,fake
 CPU_ONLY = {
     "test_repr_shows_values_and_creating_op": "the CPU's repr; a device's repr is tested in "
                                               "tests/test_devices.py",
+    "test_a_numpy_view_of_an_argument_is_refused": "NumPy views of host arrays",
+    "test_sgd_on_a_read_only_parameter_says_what_to_do": "read-only host arrays (np.broadcast_to, "
+                                                         "memory maps; device arrays have none)",
+    "test_step_updates_in_place_and_old_graphs_refuse_to_backprop": "t.numpy() is the tensor's "
+                                                                    "own memory on the CPU only",
 }
 
 

@@ -69,6 +69,17 @@ def test_device_tensors_refuse_numpy_and_synchronise_on_item():
     assert "device='fake'" in repr(x)
 
 
+def test_data_assignment_keeps_numpy_values_on_the_device_and_adopts_a_tensors():
+    t = cr.zeros(2, device="fake")
+    t.data = np.array([1.0, 2.0], dtype=np.float32)  # NumPy values join the tensor's device
+    assert t.device == "fake" and t.cpu().numpy().tolist() == [1.0, 2.0]
+    t.data = cr.tensor([3.0, 4.0])  # a Tensor's data comes with its device, as torch's
+    assert t.device == "cpu" and t.numpy().tolist() == [3.0, 4.0]
+    m = cr.nn.Linear(2, 2).to("fake")
+    m.cpu()  # Module.to moves in place: the CPU really is the destination
+    assert m.weight.device == "cpu"
+
+
 def test_mixing_devices_names_the_op_and_both_devices():
     with pytest.raises(RuntimeError, match="add: tensors on different devices: fake and cpu"):
         cr.ones(2).to("fake") + cr.ones(2)

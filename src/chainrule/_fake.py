@@ -140,7 +140,8 @@ class FakeArray(np.ndarray):
         return complex(self.view(_base))
 
     def __reduce__(self):
-        raise TypeError("fake device: pickle a host copy (.cpu()) of a device tensor")
+        # as CuPy's arrays: the pickle holds a host copy, and loading puts it back on the device
+        return _rebuild, (to_host(self),)
 
     def __repr__(self):
         return "fake(" + repr(self.view(_base)) + ")"
@@ -154,6 +155,11 @@ def to_host(a):
     """A NumPy copy of a fake array (one device-to-host copy)."""
     counters.d2h += 1
     return np.array(a.view(_base), copy=True)
+
+
+def _rebuild(host):
+    """A pickled fake array loaded back onto the fake device."""
+    return from_host(host)
 
 
 def from_host(a, index=None):

@@ -15,9 +15,10 @@ from chainrule.core.function import Function
 from chainrule.ops import registry
 from tests.core.op_table import OPS, draw
 
+ON_DEVICES = {"ToDevice"}  # exempt, yet run by the rows on a non-CPU device
 EXEMPT = {
     "MatMulInto": "MatMul writing into a grad sink's memory: tests/perf/test_fused_ops.py",
-    "ToDevice": "a copy between devices: tests/core/test_devices.py (gradients come back)",
+    "ToDevice": "a copy between devices: tests/test_devices.py (gradients come back)",
     "RandomDraw": "random: tests/core/test_compile.py (draws follow the seed)",
     "DropoutMask": "random: tests/nn/test_layers.py (dropout)",
     "StandardGamma": "random: tests/distributions/test_continuous.py (implicit gradients)",
@@ -82,7 +83,8 @@ def test_every_function_has_an_op_table_row_or_a_stated_exemption():
                if c.__module__.startswith("chainrule.") and c.__name__ != "Nondifferentiable"}
     missing = sorted(c.__name__ for c in defined - recorder.seen if c.__name__ not in EXEMPT)
     assert not missing, f"Function classes no op-table row exercises: {missing}"
-    stale = sorted(set(EXEMPT) - {c.__name__ for c in defined - recorder.seen})
+    # (on a device the rows move host labels with ToDevice, so it is exercised there too)
+    stale = sorted(set(EXEMPT) - {c.__name__ for c in defined - recorder.seen} - ON_DEVICES)
     assert not stale, f"EXEMPT lists classes that are covered or gone: {stale}"
 
 

@@ -282,7 +282,7 @@ def test_torch_parity_train_and_eval(make, shape, float64):
     torch = pytest.importorskip("torch")
     ours = make()
     for p in ours.parameters():
-        p.data = p.numpy() + rng.normal(size=p.shape) * 0.5
+        p.data = cr.tensor(p.numpy() + rng.normal(size=p.shape) * 0.5)  # (on the test's device)
     twin = _torch_module(torch, ours)
     twin.train(ours.training)
     for step in range(4):

@@ -77,7 +77,10 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        self._data = as_array(value, None)
+        a = as_array(value, None)
+        if type(value) is np.ndarray and type(self._data) is not np.ndarray:
+            a = _backend.to_like(a, self._data)  # NumPy values join the tensor's device (a
+        self._data = a  # Tensor's data is adopted with its device, as torch's .data = t)
         bump_version(self)
 
     shape = property(lambda self: Size(self._data.shape), doc="Dimensions, a Size (a tuple).")

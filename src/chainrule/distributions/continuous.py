@@ -38,7 +38,7 @@ class Normal(Distribution):
     def rsample(self, sample_shape=()):
         """x = loc + scale * eps, eps ~ N(0, 1): dx/dloc = 1, dx/dscale = eps."""
         eps = noise(self._extended_shape(sample_shape), self.loc.dtype,
-                    lambda rng, shape: rng.standard_normal(shape))
+                    lambda rng, shape: rng.standard_normal(shape), self.loc)
         return self.loc + self.scale * eps
 
     def log_prob(self, value):
@@ -82,7 +82,7 @@ class Exponential(Distribution):
     def rsample(self, sample_shape=()):
         """x = e / rate, e ~ Exp(1): dx/drate = -x / rate."""
         e = noise(self._extended_shape(sample_shape), self.rate.dtype,
-                  lambda rng, shape: rng.standard_exponential(shape))
+                  lambda rng, shape: rng.standard_exponential(shape), self.rate)
         return e / self.rate
 
     def log_prob(self, value):
@@ -134,7 +134,7 @@ class Uniform(Distribution):
     def rsample(self, sample_shape=()):
         """x = low + (high - low) u, u ~ U(0, 1)."""
         u = noise(self._extended_shape(sample_shape), self.low.dtype,
-                  lambda rng, shape: rng.random(shape))
+                  lambda rng, shape: rng.random(shape), self.low)
         return self.low + (self.high - self.low) * u
 
     def log_prob(self, value):

@@ -62,7 +62,7 @@ class Bernoulli(Distribution):
         """X = 1[u < p], u ~ U(0, 1); floats 0. and 1. as in PyTorch."""
         shape = self._extended_shape(sample_shape)
         p = self.probs._data
-        u = noise(shape, p.dtype, lambda rng, s: rng.random(s))._data
+        u = noise(shape, p.dtype, lambda rng, s: rng.random(s), self.probs)._data
         return from_array((u < p).astype(p.dtype))
 
     def log_prob(self, value):
@@ -163,7 +163,7 @@ class Categorical(Distribution):
         shape = self._extended_shape(sample_shape)
         p = self.probs._data
         cdf = np.cumsum(p, axis=-1)
-        u = noise(shape, p.dtype, lambda rng, s: rng.random(s))._data
+        u = noise(shape, p.dtype, lambda rng, s: rng.random(s), self.probs)._data
         x = (u[..., None] >= cdf).sum(-1)
         return from_array(np.minimum(x, self._num_events - 1).astype(np.int64))
 

@@ -177,7 +177,13 @@ def broadcast_all(*values, op="broadcast_all"):
     return [t if t.shape == shape else t.broadcast_to(shape) for t in tensors]
 
 
-def noise(shape, dtype, draw):
+def noise(shape, dtype, draw, like=None):
     """A constant tensor of random draws `draw(generator, shape)` from chainrule's generator
-    (an op: a compiled function draws afresh at every replay)."""
-    return RandomDraw(draw, shape, np.dtype(dtype))()
+    (an op: a compiled function draws afresh at every replay), on like's device (a Tensor:
+    drawn by that device's generator)."""
+    device = None
+    if like is not None and type(like._data) is not np.ndarray:
+        from chainrule._device import device_of
+
+        device = device_of(like._data)
+    return RandomDraw(draw, shape, np.dtype(dtype), device)()

@@ -96,7 +96,7 @@ class MultivariateNormal(Distribution):
     def rsample(self, sample_shape=()):
         """x = mu + L eps, eps ~ N(0, I)."""
         eps = noise(self._extended_shape(sample_shape), self.loc.dtype,
-                    lambda rng, shape: rng.standard_normal(shape))
+                    lambda rng, shape: rng.standard_normal(shape), self.loc)
         return self.loc + (self._L @ eps[..., None])[..., 0]
 
     def log_prob(self, value):

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule import ops as _ops
 from chainrule.core import mode as _mode
-from chainrule.core.backend import xp_of
+from chainrule.core.backend import to_host, xp_of
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.nn.losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
@@ -24,7 +24,7 @@ from chainrule.nn.losses import (  # noqa: F401  (re-exported)
     smooth_l1_loss,
 )
 from chainrule.ops import nn_ops as _nn_ops
-from chainrule.ops.arithmetic import to_tensor
+from chainrule.ops.arithmetic import const, to_tensor
 from chainrule.ops.compare import DropoutMask
 from chainrule.ops.normalization import layer_norm_op as _layer_norm_op
 
@@ -126,9 +126,9 @@ def one_hot(tensor, num_classes=-1):
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers; got dtype {labels.dtype}")
     if num_classes == -1:  # (read from the values, as torch: give num_classes to compile it)
-        num_classes = int(labels.numpy().max()) + 1 if labels.numel() else 0
+        num_classes = int(labels.max().item()) + 1 if labels.numel() else 0
     labels = _nn_ops.check_labels("one_hot", labels, num_classes, None)
-    classes = from_array(np.arange(num_classes))
+    classes = const(np.arange(num_classes), labels)  # (on the labels' device)
     return (labels.unsqueeze(-1) == classes).long()
 
 
@@ -208,8 +208,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm: running_mean and running_var are needed when not "
                              "training")
         # ops on the buffers themselves: a compiled eval step reads their current values
-        mean = to_tensor(running_mean).detach().reshape(bshape)
-        var = to_tensor(running_var).detach().reshape(bshape)
+        mean = _stat(running_mean, input).detach().reshape(bshape)
+        var = _stat(running_var, input).detach().reshape(bshape)
         if mean.dtype != input.dtype:
             mean, var = mean.astype(input.dtype), var.astype(input.dtype)
         y = (input - mean) / (var + eps).sqrt()
@@ -230,9 +230,16 @@ def _blend(running, batch, momentum, scale=1.0):
             running.mul_(1 - momentum).add_(batch * momentum)
         elif isinstance(running, Tensor):  # in-place ops: a compiled step replays the update
             running.mul_(1 - momentum).add_(batch, alpha=momentum)
-        else:
+        else:  # an ndarray on the host: the batch statistic copied there
             running *= 1 - momentum
-            running += momentum * batch._data
+            running += momentum * to_host(batch._data)
+
+
+def _stat(running, input):
+    """A running statistic as a Tensor; an ndarray given with a device input is copied there."""
+    if isinstance(running, Tensor) or type(input._data) is np.ndarray:
+        return to_tensor(running)
+    return const(np.asarray(running), input)
 
 # ---- convolution, pooling, padding and resampling (registered in chainrule.ops) ------------
 from chainrule.nn.functional_spatial import dropout2d, group_norm  # noqa: E402, F401

@@ -168,6 +168,8 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
     Written with ops on the labels (a Tensor), so a compiled step replays it with new labels.
     """
     labels = _nn_ops.check_labels(op, labels, logp.shape[axis], ignore_index)
+    if type(labels._data) is not type(logp._data):  # host labels join a device's input (an op:
+        labels = labels.to(logp.device)  # a compiled step replays the copy with new labels)
     zero = _const(0, logp, logp.dtype)
     ignored = labels == ignore_index
     safe = _ops.where(ignored, _const(0, labels, labels.dtype), labels)

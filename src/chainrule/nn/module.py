@@ -50,7 +50,8 @@ def _move_in_place(t, dev, dtype):
     if dev is not None and device_of(a) != dev:
         a = to_device(a, dev)
     if a is not t._data:
-        t.data = a
+        t._data = a  # (not .data =, which puts NumPy values on the tensor's current device)
+        bump_version(t)
         if t.grad is not None:
             g = t.grad.detach()
             if dtype is not None and g.dtype.kind == "f":

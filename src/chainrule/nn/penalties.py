@@ -60,12 +60,12 @@ def gradient_penalty(critic, real, fake, alpha=None, target=1.0, generator=None)
     import numpy as np
 
     from chainrule.core.engine import grad
-    from chainrule.core.tensor import from_array
-    from chainrule.ops.arithmetic import to_tensor
+    from chainrule.ops.arithmetic import const, to_tensor
     from chainrule.ops.creation import rand
     from chainrule.ops.elementwise import where
 
-    real, fake = to_tensor(real), to_tensor(fake)
+    like = next(iter(critic.parameters()), None) if hasattr(critic, "parameters") else None
+    real, fake = to_tensor(real, like), to_tensor(fake, like)
     real = real.astype(fake.dtype) if real.dtype != fake.dtype else real
     if real.shape != fake.shape or real.ndim < 1:
         raise ValueError(f"gradient_penalty: real and fake must have the same shape (N, ...); "
@@ -79,6 +79,6 @@ def gradient_penalty(critic, real, fake, alpha=None, target=1.0, generator=None)
     (g,) = grad(critic(x).sum(), x, create_graph=True)
     sq = (g * g).reshape(g.shape[0], -1).sum(1)
     positive = sq > 0  # |g| = 0: value 0 and gradient 0 (as torch's norm), not sqrt's NaN
-    norm = where(positive, where(positive, sq, from_array(np.ones((), sq.dtype))).sqrt(),
-                 from_array(np.zeros((), sq.dtype)))
+    norm = where(positive, where(positive, sq, const(np.ones((), sq.dtype), sq)).sqrt(),
+                 const(np.zeros((), sq.dtype), sq))
     return ((norm - target) ** 2).mean()

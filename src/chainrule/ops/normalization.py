@@ -20,7 +20,7 @@ def _mean(x, k):
     """mean over the last k axes, keepdims: one matrix-vector product (BLAS) instead of a
     reduce along a short inner axis"""
     n = int(np.prod(x.shape[x.ndim - k:]))
-    rows = x.reshape(-1, n) if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x).reshape(-1, n)
+    rows = (x if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x)).reshape(-1, n)
     ones = np.full(n, 1.0 / n, x.dtype) if type(x) is np.ndarray else \
         xp_of(x).full(n, 1.0 / n, x.dtype)
     return (rows @ ones).reshape(x.shape[:x.ndim - k] + (1,) * k)

@@ -58,12 +58,21 @@ def _unwrap(a, where):
     return a
 
 
+def _own(r):
+    """r (a fresh host result) as a fake array that owns its memory (.base None, as a fresh
+    CuPy array; a view of r would keep r as its base): one copy, on the fake device only."""
+    order = "F" if r.flags.f_contiguous and not r.flags.c_contiguous else "C"
+    out = _base.__new__(FakeArray, r.shape, r.dtype, order=order)
+    np.copyto(out.view(_base), r)
+    return out
+
+
 def _wrap(r):
     t = type(r)
     if t is _base:
-        return r.view(FakeArray)
+        return r.view(FakeArray) if r.base is not None else _own(r)
     if isinstance(r, np.generic) and not isinstance(r, (np.str_, np.bytes_)):
-        return np.asarray(r).view(FakeArray)  # CuPy returns 0-d arrays, never scalars
+        return _own(np.asarray(r))  # CuPy returns 0-d arrays, never scalars
     if t is tuple or t is list:
         return t(_wrap(x) for x in r)
     if hasattr(r, "_fields") and isinstance(r, tuple):  # NumPy's named results (eigh, slogdet)
@@ -109,7 +118,7 @@ class FakeArray(np.ndarray):
 
     def __getitem__(self, key):
         r = _base.__getitem__(self, key)
-        return np.asarray(r).view(FakeArray) if isinstance(r, np.generic) else r
+        return _own(np.asarray(r)) if isinstance(r, np.generic) else r
 
     def __index__(self):
         raise TypeError("fake device: a device array is not an index (as CuPy); read it with "
@@ -165,7 +174,7 @@ def _rebuild(host):
 def from_host(a, index=None):
     """A fake-device copy of host data (one host-to-device copy)."""
     counters.h2d += 1
-    return np.array(a, copy=True).view(FakeArray)
+    return _own(np.asarray(a))
 
 
 class Generator:
@@ -177,7 +186,7 @@ class Generator:
 
     def _draw(self, name, *args, **kwargs):
         counters.launches += 1
-        return np.asarray(getattr(self._rng, name)(*args, **kwargs)).view(FakeArray)
+        return _own(np.asarray(getattr(self._rng, name)(*args, **kwargs)))
 
     def random(self, size=None, dtype=np.float64):
         return self._draw("random", size, dtype=dtype)
@@ -245,7 +254,7 @@ class _Namespace(types.ModuleType):
         if name in _CREATION:
             def make(*args, _f=f, **kwargs):
                 counters.launches += 1
-                return _f(*args, **kwargs).view(FakeArray)
+                return _own(_f(*args, **kwargs))
             setattr(self, name, make)
             return make
         return f
@@ -275,8 +284,8 @@ class _Namespace(types.ModuleType):
     @staticmethod
     def zeros_like(a, dtype=None, shape=None):
         counters.launches += 1
-        return np.zeros(a.shape if shape is None else shape,
-                        dtype=a.dtype if dtype is None else dtype).view(FakeArray)
+        return _own(np.zeros(a.shape if shape is None else shape,
+                             dtype=a.dtype if dtype is None else dtype))
 
     @staticmethod
     def empty_like(a, dtype=None, shape=None):

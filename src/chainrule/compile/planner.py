@@ -76,7 +76,7 @@ class Trace:
     def __init__(self, tracer, output_spec):
         self.events, self.output = tracer.events, output_spec
         self.modules = tracer.modules
-        self.layouts = tracer.layouts  # per slot: (shape, dtype, may be a preallocated buffer)
+        self.layouts = tracer.layouts  # per slot: (shape, dtype, namespace of its buffer or None)
 
 
 def output_spec(value, tracer):
@@ -137,7 +137,7 @@ class Planner:
         self.consts = set()  # the namespace names of constant arrays
         self.folded = {}  # slot -> the name of its constant value (computed while planning)
         self.buf = {}  # slot -> the name of the preallocated buffer its op writes into
-        self.free = {}  # (shape, dtype) -> names of buffers no live slot holds now
+        self.free = {}  # (shape, dtype, xp) -> names of buffers no live slot holds now
         self.owner = {}  # buffer name -> the slot whose value it holds now
 
     def error(self, i, what):
@@ -298,7 +298,7 @@ class Planner:
                     and not (e.raw or e.many) and e.shape_guard is None \
                     and into_method(type(e.fn)) is not None:
                 k = e.outputs[0]
-                if layouts[k][2] and k not in escapes and k not in self.into:
+                if layouts[k][2] is not None and k not in escapes and k not in self.into:
                     poolable.add(k)
                     last.setdefault(k, i)  # never read: free right after its op
         release = {}
@@ -308,8 +308,8 @@ class Planner:
         return poolable, release
 
     def _layout(self, k):
-        shape, dtype, _ = self.b.layouts[k]
-        return shape, dtype
+        """(shape, dtype, namespace) of slot k: the key of its buffer pool."""
+        return self.b.layouts[k]
 
     def _buffer_for(self, i, eb, sources):
         """The buffer op i writes its result into: an input's buffer that dies here (an
@@ -326,7 +326,8 @@ class Planner:
                     self.owner[name] = k
                     return name
         pool = self.free.get(layout)
-        name = pool.pop() if pool else self.name(np.empty(*layout), "B")
+        shape, dtype, xp = layout
+        name = pool.pop() if pool else self.name(xp.empty(shape, dtype), "B")
         self.owner[name] = k
         return name
 

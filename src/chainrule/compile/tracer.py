@@ -20,6 +20,7 @@ from chainrule.compile.events import (
     WriteEvent,
 )
 from chainrule.core import mode as _mode
+from chainrule.core.backend import DEVICE_TYPES, xp_of
 from chainrule.core.tensor import Tensor
 
 _BASE_SLOTS = frozenset(("inputs", "_outputs", "_stamp", "__weakref__"))
@@ -85,7 +86,7 @@ class Tracer(_mode.Interceptor):
         self.keep = list(arrays)  # arrays whose ids are keys above stay alive, ids stay unique
         self.modules = {}
         self.n_slots = 0
-        self.layouts = []  # per slot: (shape, dtype, fresh C-contiguous ndarray), for buffers
+        self.layouts = []  # per slot: (shape, dtype, xp if a fresh C-contiguous array), buffers
         self.backprops = 0  # backward walks during the call
 
     # ---- recording -------------------------------------------------------------------------
@@ -135,8 +136,10 @@ class Tracer(_mode.Interceptor):
             if y.base is None:
                 self.fresh.add(id(y))
             self.keep.append(y)
-            self.layouts.append((y.shape, y.dtype, type(y) is np.ndarray and y.base is None
-                                 and y.flags.c_contiguous and y.dtype.kind in "biufc"))
+            fresh = (type(y) is np.ndarray or type(y) in DEVICE_TYPES) and y.base is None \
+                and y.flags.c_contiguous and y.dtype.kind in "biufc"
+            # (shape, dtype, the namespace that makes its buffer, or None: never pooled)
+            self.layouts.append((y.shape, y.dtype, xp_of(y) if fresh else None))
             slots.append(k)
         return tuple(slots)
 

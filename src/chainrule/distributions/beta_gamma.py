@@ -7,6 +7,7 @@ Both have pathwise gradients through `rsample` by implicit reparameterisation (F
 import numpy as np
 
 from chainrule.core import mode as _mode
+from chainrule.core.backend import to_host, to_like
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.tensor import from_array
 from chainrule.distributions import constraints
@@ -28,6 +29,8 @@ class StandardGamma(Function):
     pure = False
 
     def forward(self, alpha):
+        if type(alpha) is not np.ndarray:  # a device's alpha: drawn on the host, copied back
+            return to_like(self.forward(to_host(alpha)), alpha)
         return _mode.state.rng.standard_gamma(alpha).astype(alpha.dtype, copy=False)
 
     def vjp(self, g):
@@ -42,6 +45,8 @@ class GammaSampleDerivative(Nondifferentiable):
     def forward(self, alpha, x):
         from scipy.special import gammainc, gammaln
 
+        if type(alpha) is not np.ndarray:  # (scipy's gammainc, on the host; copied back)
+            return to_like(self.forward(to_host(alpha), to_host(x)), alpha)
         dtype = alpha.dtype
         alpha = alpha.astype(np.float64)
         x = np.maximum(x.astype(np.float64), np.finfo(np.float64).tiny)

@@ -8,21 +8,13 @@ an elementwise loss whose target shape differs from the input's raises a ValueEr
 import numpy as np
 
 from chainrule import ops as _ops
-from chainrule.core.backend import backend_of, to_host, to_like, xp_of
+from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops import nn_ops as _nn_ops
 from chainrule.ops.arithmetic import const, to_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
-
-
-def _const(value, like, dtype):
-    """A 0-d constant on like's device (made once per value there: no copy per call)."""
-    a = like._data
-    if type(a) is np.ndarray:
-        return from_array(np.asarray(value, dtype=dtype))
-    return from_array(backend_of(a).scalar(value, np.dtype(dtype)))
 
 def _check_reduction(op, reduction, allowed=_REDUCTIONS):
     if reduction not in allowed:
@@ -170,9 +162,9 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
     labels = _nn_ops.check_labels(op, labels, logp.shape[axis], ignore_index)
     if type(labels._data) is not type(logp._data):  # host labels join a device's input (an op:
         labels = labels.to(logp.device)  # a compiled step replays the copy with new labels)
-    zero = _const(0, logp, logp.dtype)
+    zero = to_tensor(0, logp)
     ignored = labels == ignore_index
-    safe = _ops.where(ignored, _const(0, labels, labels.dtype), labels)
+    safe = _ops.where(ignored, to_tensor(0, labels), labels)
     loss = -_ops.take_along_dim(logp, safe.unsqueeze(axis), axis).reshape(labels.shape)
     if weight is not None:
         loss = loss * from_array(weight)[safe]
@@ -187,10 +179,9 @@ def _nll(op, logp, labels, axis, weight, ignore_index, reduction):
 
 def _kept_weight(labels, ignored, weight, dtype):
     """sum_n w_{y_n} over the samples that are not ignored (their count without weights)."""
-    zero = _const(0, labels, dtype)
-    w = from_array(weight)[_ops.where(ignored, _const(0, labels, labels.dtype), labels)] \
+    w = from_array(weight)[_ops.where(ignored, to_tensor(0, labels), labels)] \
         if weight is not None else from_array(xp_of(labels._data).ones(labels.shape, dtype=dtype))
-    return _ops.where(ignored, zero, w).sum()
+    return _ops.where(ignored, to_tensor(0, w), w).sum()
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -244,7 +235,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     # PyTorch: (1 - eps) nll + eps / C * smooth, smooth_n = -sum_c w_c log p_{n,c}
     smooth = -(logp * from_array(weight.reshape(wshape)) if weight is not None else logp).sum(axis)
     ignored = labels == ignore_index
-    zero = _const(0, logp, logp.dtype)
+    zero = to_tensor(0, logp)
     smooth = _ops.where(ignored, zero, smooth)
     if reduction == "sum":
         smooth = smooth.sum()
@@ -267,7 +258,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     else:
         positive = target > 0
         # y log y with log of 1 where y = 0, so neither the value nor its gradient is NaN
-        safe = _ops.where(positive, target, _const(1, target, target.dtype))
+        safe = _ops.where(positive, target, to_tensor(1, target))
         loss = target * safe.log() - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
@@ -305,7 +296,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     gradient through unchanged, as PyTorch's no-grad clamp)."""
     input, target = _pair("gaussian_nll_loss", input, target, reduction)
     var = _gaussian_var(input, var)
-    floor = _const(eps, var, var.dtype)
+    floor = to_tensor(eps, var)
     var = var + (_ops.maximum(var.detach(), floor) - var.detach())  # value clamped, gradient 1
     d = input - target
     loss = 0.5 * (var.log() + d * d / var)
@@ -325,7 +316,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
         loss = input - target * (input + eps).log()
     if full:
         big = target > 1
-        safe = _ops.where(big, target, _const(1, target, target.dtype))
+        safe = _ops.where(big, target, to_tensor(1, target))
         stirling = safe * safe.log() - safe + 0.5 * (2 * np.pi * safe).log()
-        loss = loss + _ops.where(big, stirling, _const(0, target, target.dtype))
+        loss = loss + _ops.where(big, stirling, to_tensor(0, target))
     return _reduce(loss, reduction)

@@ -40,8 +40,7 @@ def _row_max(s2):
     """max over the last axis of a 2-D (rows, S) array, as (rows,): a transposed copy, then
     elementwise maxima down its rows, where NumPy's maximum.reduce along a short inner axis
     is ~3x slower."""
-    t = np.ascontiguousarray(s2.T) if type(s2) is np.ndarray else xp_of(s2).ascontiguousarray(s2.T)
-    return _max_reduce(t, 0)
+    return _max_reduce(xp_of(s2).ascontiguousarray(s2.T), 0)
 
 
 def _probs(s):
@@ -56,7 +55,7 @@ def _probs(s):
     np.maximum(m, -np.finfo(s.dtype).max, out=m)
     np.subtract(s2, m[:, None], out=s2)
     np.exp(s2, out=s2)
-    den = s2 @ _ones(n, s)
+    den = s2 @ xp_of(s).ones(n, s.dtype)
     np.maximum(den, 1, out=den)  # >= 1 unless the row is fully masked (then every e is 0)
     s2 /= den[:, None]
     return s
@@ -67,14 +66,7 @@ def _row_dot(a, b):
     product, not a reduce along a short inner axis)."""
     n = a.shape[-1]
     ab = np.multiply(a, b)
-    return (ab.reshape(-1, n) @ _ones(n, ab)).reshape(ab.shape[:-1] + (1,))
-
-
-def _ones(n, like):
-    """n ones of like's dtype, on like's device (the vector of a BLAS row sum)."""
-    if type(like) is np.ndarray:
-        return np.ones(n, like.dtype)
-    return xp_of(like).ones(n, like.dtype)
+    return (ab.reshape(-1, n) @ xp_of(ab).ones(n, ab.dtype)).reshape(ab.shape[:-1] + (1,))
 
 
 def _scores(q, k, mask, scale, causal):
@@ -87,7 +79,7 @@ def _scores(q, k, mask, scale, causal):
             s = s + mask
     if causal:
         s = np.where(to_like(_causal(s.shape[-2], s.shape[-1]), s), s, -np.inf)
-    return s if s.flags.c_contiguous else xp_of(s).ascontiguousarray(s)
+    return s  # (a new C-contiguous array: matmul's, the sum's or where's; _probs writes over it)
 
 
 class SafeSoftmax(Function):

@@ -21,9 +21,7 @@ def _mean(x, k):
     reduce along a short inner axis"""
     n = int(np.prod(x.shape[x.ndim - k:]))
     rows = (x if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x)).reshape(-1, n)
-    ones = np.full(n, 1.0 / n, x.dtype) if type(x) is np.ndarray else \
-        xp_of(x).full(n, 1.0 / n, x.dtype)
-    return (rows @ ones).reshape(x.shape[:x.ndim - k] + (1,) * k)
+    return (rows @ xp_of(x).full(n, 1.0 / n, x.dtype)).reshape(x.shape[:x.ndim - k] + (1,) * k)
 
 
 def _stats(x, k, eps):
@@ -103,9 +101,7 @@ def _batch_sum(x, k):
     tail = x.shape[x.ndim - k:]
     rows = (x if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x)).reshape(
         -1, int(np.prod(tail)))
-    ones = np.ones(rows.shape[0], x.dtype) if type(x) is np.ndarray else \
-        xp_of(x).ones(rows.shape[0], x.dtype)
-    return (ones @ rows).reshape(tail)
+    return (xp_of(x).ones(rows.shape[0], x.dtype) @ rows).reshape(tail)
 
 
 @op(classes=(LayerNorm,), export=False)

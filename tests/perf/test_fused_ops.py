@@ -1,7 +1,8 @@
 """The fast paths compute what the plain compositions compute: values, gradients and second
 derivatives (float64), so speed is never bought with different math.
 
-  * F.cross_entropy with class labels is one SoftmaxCrossEntropy node;
+  * F.cross_entropy with class labels is one SoftmaxCrossEntropy node, whose backward reads
+    the probabilities its forward computed (not the softmax again);
   * F.mse_loss with a mean or sum is one SquaredError node;
   * Linear's vjp writes a weight's gradient straight into the optimizer's buffer (grad_sink);
   * sigmoid is computed in place.
@@ -52,6 +53,64 @@ def test_cross_entropy_is_one_node_with_the_composite_derivatives(reduction):
     assert_same(fused, plain)
     out = F.cross_entropy(cr.tensor(x, requires_grad=True), y, reduction=reduction)
     assert isinstance(out.grad_fn, nn_ops.SoftmaxCrossEntropy)
+
+
+def composite_ce_ignoring(x, y, ignore, reduction):
+    keep = y != ignore
+    logp = x.log_softmax(axis=1)
+    picked = logp[np.arange(len(y)), np.where(keep, y, 0)] * cr.tensor(keep.astype(float))
+    return -(picked.sum() / keep.sum() if reduction == "mean" else picked.sum())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_with_ignored_labels_matches_the_composite(reduction):
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((8, 4)) * 2, rng.integers(0, 4, 8)
+    y[[1, 5]] = -100
+    fused = value_grad_hvp(lambda a: F.cross_entropy(a, y, reduction=reduction), x)
+    plain = value_grad_hvp(lambda a: composite_ce_ignoring(a, y, -100, reduction), x)
+    assert_same(fused, plain)
+    t = cr.tensor(x, requires_grad=True)  # the fused first-order backward: the same bits
+    F.cross_entropy(t, y, reduction=reduction).backward()
+    np.testing.assert_array_equal(t.grad.numpy(), fused[1][0])
+
+
+def test_cross_entropy_backward_reuses_the_forward_probabilities(monkeypatch):
+    from chainrule.ops import special
+
+    rng = np.random.default_rng(3)
+    x = cr.tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    y = rng.integers(0, 5, 6)
+    calls = []
+    real = special.Softmax.forward
+    monkeypatch.setattr(special.Softmax, "forward", lambda self, a: calls.append(1) or
+                        real(self, a))
+    loss = F.cross_entropy(x, y)
+    loss.backward()
+    assert calls == []  # no softmax computed again in backward
+    p = np.exp(x.numpy() - x.numpy().max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(6), y] -= 1
+    np.testing.assert_allclose(x.grad.numpy(), p / 6, rtol=1e-12, atol=1e-15)
+    # the first-order fused backward gives the bits the differentiable formula gives
+    x32 = cr.tensor(rng.standard_normal((7, 10)).astype(np.float32), requires_grad=True)
+    y7 = rng.integers(0, 10, 7)
+    (g_plain,) = cr.autograd.grad(F.cross_entropy(x32, y7), [x32], create_graph=True)
+    F.cross_entropy(x32, y7).backward()
+    np.testing.assert_array_equal(x32.grad.numpy(), g_plain.numpy())
+
+
+def test_cross_entropy_node_alone_computes_the_softmax_again():
+    """Called without softmax_cross_entropy, nothing keeps p: the vjp computes it again."""
+    rng = np.random.default_rng(4)
+    x = cr.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    y = cr.tensor(rng.integers(0, 3, 5))
+    loss, _ = nn_ops.SoftmaxCrossEntropy(True)(x, y)
+    loss.backward()
+    p = np.exp(x.numpy() - x.numpy().max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(5), y.numpy()] -= 1
+    np.testing.assert_allclose(x.grad.numpy(), p / 5, rtol=1e-12, atol=1e-15)
 
 
 def test_cross_entropy_fused_forward_is_stable_in_float32():

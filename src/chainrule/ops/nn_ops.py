@@ -6,6 +6,7 @@ clamped logs)."""
 
 import numpy as np
 
+from chainrule.core import mode as _mode
 from chainrule.core.backend import defer_check, errstate, xp_of
 from chainrule.core.engine import leaf_grad_memory
 from chainrule.core.function import Function, Nondifferentiable
@@ -17,7 +18,9 @@ from chainrule.ops.reduction import Sum
 from chainrule.ops.shape import Permute
 from chainrule.ops.special import softmax
 
-_max_reduce = np.maximum.reduce  # np.max without its Python-level dispatch
+# np.max and np.sum without their Python-level dispatch
+_max_reduce, _sum_reduce = np.maximum.reduce, np.add.reduce
+_state = _mode.state
 
 
 class Linear(Function):
@@ -93,17 +96,19 @@ class MatMulInto(MatMul):
 
 
 class SoftmaxCrossEntropy(Function):
-    """l = -sum_n k_n log softmax(x_n)[y_n] / den, k_n = [y_n != ignore_index], den = sum_n k_n
-    for the mean (1 for the sum);  dl/dx_n = k_n (softmax(x_n) - onehot(y_n)) / den
+    """l = -sum_n k_n log p_n[y_n] / den, p_n = softmax(x_n), k_n = [y_n != ignore_index],
+    den = sum_n k_n for the mean (1 for the sum);  dl/dx_n = k_n (p_n - onehot(y_n)) / den
 
     Inputs: x, (N, C) logits, and y, N integer labels in [0, C) or equal to ignore_index (an
     input, not a parameter, so a compiled step replays it with each batch's labels; its forward
-    checks their range). The vjp is written with softmax, so second derivatives (Hessian-vector
-    products of a classifier's loss) work.
+    checks their range). Outputs: the loss and p, the probabilities its forward computes on the
+    way (softmax_cross_entropy keeps p alive with the loss), so backward does not compute the
+    softmax again. The vjp is written with p, an output of this node whose own vjp is the
+    softmax's, so second derivatives (Hessian-vector products of a classifier's loss) work.
     """
 
     __slots__ = ("mean", "ignore_index")
-    returns_fresh = True  # forward's result is a new array, never a view of an input
+    returns_fresh = True  # forward's results are new arrays, never views of an input
     checks_values = True  # forward raises on bad values: a replay never drops it
 
     def __init__(self, mean, ignore_index=-100):
@@ -116,19 +121,24 @@ class SoftmaxCrossEntropy(Function):
         # one reduction checks both ends: a negative label is huge as an unsigned integer
         unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
             labels.astype(np.int64).view(np.uint64)
-        shifted = x - _max_reduce(x, 1, None, None, True)  # exp cannot overflow
+        p = x - _max_reduce(x, 1, None, None, True)  # shifted: exp cannot overflow
         if _max_reduce(unsigned, axis=None) < classes:  # the common case: nothing ignored
-            picked = shifted[np.arange(n), labels]
-            np.exp(shifted, out=shifted)
-            lse = np.log(shifted.sum(axis=1))
-            return np.asarray((lse.sum() - picked.sum()) / (n if self.mean else 1), x.dtype)
+            picked = p.reshape(-1).take(_flat_positions(n, classes, labels))
+            np.exp(p, out=p)
+            total = _sum_reduce(p, 1, None, None, True)
+            loss = (_sum_reduce(np.log(total[:, 0]), None) - _sum_reduce(picked, None)) \
+                / (n if self.mean else 1)
+            p /= total  # softmax(x), as Softmax computes it (the same passes)
+            return np.asarray(loss, x.dtype), p
         kept = _kept_labels("cross_entropy", labels, classes, self.ignore_index)
-        picked = shifted[np.arange(n), np.where(kept, labels, 0)]
-        np.exp(shifted, out=shifted)
-        lse = np.log(shifted.sum(axis=1))
+        picked = p[np.arange(n), np.where(kept, labels, 0)]
+        np.exp(p, out=p)
+        total = _sum_reduce(p, 1, None, None, True)
+        lse = np.log(total[:, 0])
         den = kept.sum() if self.mean else 1
+        p /= total
         with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0, as torch
-            return np.asarray(((lse - picked) * kept).sum() / den, x.dtype)
+            return np.asarray(((lse - picked) * kept).sum() / den, x.dtype), p
 
     def _forward_device(self, x, labels):
         """The same loss without reading a value back: the label check is deferred."""
@@ -140,17 +150,67 @@ class SoftmaxCrossEntropy(Function):
                                                           self.ignore_index))
         shifted = x - x.max(axis=1, keepdims=True)
         picked = shifted[xp.arange(n), xp.where(kept & inside, labels, 0)]
-        lse = xp.log(xp.exp(shifted).sum(axis=1))
-        total = ((lse - picked) * kept).sum()
+        p = xp.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        lse = xp.log(total[:, 0])
+        p /= total
+        loss = ((lse - picked) * kept).sum()
         den = kept.sum() if self.mean else 1
         with errstate(x, invalid="ignore", divide="ignore"):  # all ignored: 0/0, as torch
-            return (total / den).astype(x.dtype)
+            return (loss / den).astype(x.dtype), p
 
-    def vjp(self, g):
+    def vjp(self, gs):
+        g, gp = gs
         x, labels = self.inputs
-        w = KeptShare(self.mean, self.ignore_index, x.dtype)(labels)
-        onehot = OneHot(x.shape[1], x.dtype, self.ignore_index)(labels)
-        return (softmax(x, 1) - onehot) * (w * g), None
+        p = self.outputs[1]
+        if p is None:  # (the loss was dropped and p with it: computed again)
+            p = softmax(x, 1)
+        gx = None
+        if g is not None:
+            if not _state.grad_enabled:
+                gx = SoftmaxCrossEntropyGrad(self.mean, self.ignore_index)(p, labels, g)
+            else:  # create_graph: in chainrule ops, differentiable through p
+                w = KeptShare(self.mean, self.ignore_index, x.dtype)(labels)
+                onehot = OneHot(x.shape[1], x.dtype, self.ignore_index)(labels)
+                gx = (p - onehot) * (w * g)
+        if gp is not None:  # a gradient reached p itself (second derivatives): softmax's vjp
+            gpx = p * (gp - (gp * p).sum(1, keepdim=True))
+            gx = gpx if gx is None else gx + gpx
+        return gx, None
+
+
+class SoftmaxCrossEntropyGrad(Nondifferentiable):
+    """gx_n = k_n (p_n - onehot(y_n)) g / den: SoftmaxCrossEntropy's first-order backward in
+    a few NumPy passes over p (the create_graph path writes the same formula in chainrule ops,
+    with KeptShare and OneHot, and gets the same numbers)"""
+
+    __slots__ = ("mean", "ignore_index")
+
+    def __init__(self, mean, ignore_index):
+        self.mean, self.ignore_index = mean, ignore_index
+
+    def forward(self, p, labels, g):
+        n, classes = p.shape
+        if type(p) is np.ndarray and n:  # on the host, where reading the labels is free
+            unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
+                labels.astype(np.int64).view(np.uint64)
+            if _max_reduce(unsigned, axis=None) < classes:  # nothing ignored: one factor
+                one = p.dtype.type(1)
+                share = one / p.dtype.type(n) if self.mean else one  # (in p's dtype)
+                gx = p.copy()
+                gx.reshape(-1)[_flat_positions(n, classes, labels)] -= one
+                gx *= share * g  # (share * g, as the column w * g holds it)
+                return gx
+        share = KeptShare(self.mean, self.ignore_index, p.dtype).forward(labels)
+        gx = p - OneHot(classes, p.dtype, self.ignore_index).forward(labels)
+        gx *= share * g
+        return gx
+
+
+def _flat_positions(n, classes, labels):
+    """The positions of x[i, labels[i]] in an (n, classes) C-contiguous x, flattened (take
+    and put with them are cheaper than indexing with two index arrays)."""
+    return np.arange(0, n * classes, classes) + labels
 
 
 def _range_message(op, classes, ignore_index):
@@ -288,7 +348,10 @@ def softmax_cross_entropy(x, labels, reduction="mean", ignore_index=-100):
     """Cross-entropy of (N, C) logits with N class labels (an integer Tensor or array; those
     equal to ignore_index are left out), reduced by mean (over the kept labels) or sum."""
     labels = labels if isinstance(labels, Tensor) else from_array(labels)
-    return SoftmaxCrossEntropy(reduction == "mean", ignore_index)(x, labels)
+    loss, p = SoftmaxCrossEntropy(reduction == "mean", ignore_index)(x, labels)
+    if p.grad_fn is not None:  # p lives as long as the loss: backward reads it
+        loss._extra = {"keep": p}
+    return loss
 
 
 def squared_error(x, y, reduction="mean"):

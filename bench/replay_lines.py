@@ -1,6 +1,8 @@
 """The CPU time of each line of a compiled step's replay (a profile of the generated program).
 
-    python -m bench.replay_lines [--workload W1|W2] [--batch 32] [--steps 3000]
+    python -m bench.replay_lines [--workload W1|W2|W7] [--batch 32] [--steps 3000] [--lines]
+
+(W7 has its own batch, 16 sequences of 32 tokens.)
 
 The replay's source (`compiled.source`) is executed again with a timer around every line
 (time.process_time, so time the process waits for a core on a loaded machine is not counted;
@@ -38,8 +40,13 @@ def profile(workload="W2", batch=32, steps=3000):
     """[(line, seconds per replay)] and the timer's cost per line."""
     import chainrule as cr
 
-    data = workloads.w1_data(batch) if workload == "W1" else workloads.w2_data(batch)
-    make = chainrule_peer.w1 if workload == "W1" else chainrule_peer.w2
+    if workload == "W7":
+        from bench import transformer
+
+        data, make = transformer.w7_data(), chainrule_peer.w7
+    else:
+        data = workloads.w1_data(batch) if workload == "W1" else workloads.w2_data(batch)
+        make = chainrule_peer.w1 if workload == "W1" else chainrule_peer.w2
     compiled = cr.compile(make(*data)[0])
     for _ in range(5):
         compiled()
@@ -74,7 +81,7 @@ def profile(workload="W2", batch=32, steps=3000):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workload", choices=["W1", "W2"], default="W2")
+    ap.add_argument("--workload", choices=["W1", "W2", "W7"], default="W2")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--lines", action="store_true", help="print every line, not only groups")

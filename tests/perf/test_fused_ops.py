@@ -163,3 +163,73 @@ def test_sigmoid_in_float32_and_float64_matches_the_exact_values():
         np.testing.assert_allclose(y, scipy_special.expit(x.astype(dtype)),
                                    rtol=2e-7 if dtype == np.float32 else 1e-15, atol=1e-37)
     assert cr.sigmoid(cr.tensor(np.array(2.0))).shape == ()
+
+
+def test_linear_bias_gradient_is_a_blas_batch_sum_of_the_right_value():
+    from chainrule.ops.reduction import BatchSum, accurate_sum
+
+    rng = np.random.default_rng(6)
+    x = cr.tensor(rng.standard_normal((9, 4)), requires_grad=True)
+    W = cr.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = cr.tensor(rng.standard_normal(3), requires_grad=True)
+    g = rng.standard_normal((9, 3))
+    F.linear(x, W, b).backward(cr.tensor(g))
+    np.testing.assert_allclose(b.grad.numpy(), g.sum(0), rtol=1e-14)
+    # second derivatives through it: the bias gradient's own vjp broadcasts back
+    fused = value_grad_hvp(lambda a, w, c: (F.linear(a, w, c) ** 2).sum(), x.numpy(),
+                           W.numpy(), b.numpy())
+    plain = value_grad_hvp(lambda a, w, c: ((a @ w.mT + c) ** 2).sum(), x.numpy(), W.numpy(),
+                           b.numpy())
+    assert_same(fused, plain)
+    # more rows than a BLAS column sum is trusted with (float32): accurate_sum's blocks, bits
+    long = rng.standard_normal((5000, 3)).astype(np.float32)
+    np.testing.assert_array_equal(BatchSum().forward(long), accurate_sum(long, (0,), False))
+    out = np.empty(3, np.float32)
+    assert BatchSum().forward_into(out, long) is out
+    np.testing.assert_array_equal(out, accurate_sum(long, (0,), False))
+    short = long[:100]
+    np.testing.assert_allclose(BatchSum().forward(short), short.astype(np.float64).sum(0),
+                               rtol=1e-5)
+    assert BatchSum().forward(np.zeros((0, 3), np.float32)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_layer_norm_backward_reads_the_forward_statistics(monkeypatch):
+    from chainrule.ops import normalization
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 5, 6)).astype(np.float32)
+    w, b = rng.standard_normal(6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    g = rng.standard_normal((4, 5, 6)).astype(np.float32)
+
+    def run():
+        ts = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+        F.layer_norm(ts[0], 6, ts[1], ts[2]).backward(cr.tensor(g))
+        return [t.grad.numpy() for t in ts]
+
+    calls = []
+    real = normalization._stats
+    monkeypatch.setattr(normalization, "_stats", lambda *a: calls.append(1) or real(*a))
+    saved = run()
+    assert calls == [1]  # once, in the forward
+    # the statistics computed again (nothing kept them) give the same bits
+    ts = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y, _, _ = normalization.LayerNorm(1, 1e-5, True, True)(*ts)
+    y.backward(cr.tensor(g))
+    assert calls == [1, 1, 1]  # its forward, then its backward computes them again
+    for a, t in zip(saved, ts):
+        np.testing.assert_array_equal(a, t.grad.numpy())
+    # and both are the differentiable formula's values
+    ts = [cr.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b)]
+    grads = cr.autograd.grad(F.layer_norm(ts[0], 6, ts[1], ts[2]), ts,
+                             grad_outputs=cr.tensor(g.astype(np.float64)), create_graph=True)
+    for a, e in zip(saved, grads):
+        np.testing.assert_allclose(a, e.numpy(), rtol=2e-4, atol=2e-5)
+
+
+def test_layer_norm_statistics_are_not_differentiable():
+    from chainrule.ops import normalization
+
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    _, mean, rstd = normalization.LayerNorm(1, 1e-5, False, False)(x)
+    with pytest.raises(RuntimeError, match="statistics .* are not differentiable"):
+        (mean.sum() + rstd.sum()).backward()

@@ -14,7 +14,7 @@ from chainrule.core.tensor import Tensor, from_array
 from chainrule.ops.compare import OneHot
 from chainrule.ops.elementwise import log, log1p, maximum
 from chainrule.ops.linalg import MatMul
-from chainrule.ops.reduction import Sum
+from chainrule.ops.reduction import BatchSum
 from chainrule.ops.shape import Permute
 from chainrule.ops.special import softmax
 
@@ -58,7 +58,7 @@ class Linear(Function):
                 same = out is not None and g.dtype == x.dtype == out.dtype
                 gW = (MatMulInto(out) if same else MatMul())(Permute((1, 0))(g), x)
             # the batch sum the engine's unbroadcast would do, without its shape analysis
-            gb = Sum((0,), False)(g) if len(self.inputs) == 3 and self.inputs[2].requires_grad \
+            gb = BatchSum()(g) if len(self.inputs) == 3 and self.inputs[2].requires_grad \
                 else None
             return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
         gW = gb = None
@@ -68,7 +68,7 @@ class Linear(Function):
             if W.requires_grad:
                 gW = Permute((1, 0))(g2) @ x.reshape(-1, x.shape[-1])
             if len(self.inputs) == 3 and self.inputs[2].requires_grad:
-                gb = Sum((0,), False)(g2)
+                gb = BatchSum()(g2)
             return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
         gx = g @ W if x.requires_grad else None
         if W.requires_grad:

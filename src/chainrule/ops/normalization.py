@@ -25,18 +25,24 @@ def _mean(x, k):
 
 
 def _stats(x, k, eps):
-    axes = tuple(range(x.ndim - k, x.ndim))
-    d = x - _mean(x, k)
+    """(mean, x_hat, rstd) over the last k axes, mean and rstd keepdims"""
+    mean = _mean(x, k)
+    d = x - mean
     var = _mean(d * d, k)
     var += eps
     rstd = 1.0 / np.sqrt(var)
     d *= rstd
-    return axes, d, rstd
+    return mean, d, rstd
 
 
 class LayerNorm(Function):
     """y = (x - mean) / sqrt(var + eps) w + b over the last k axes;
-    gx = rstd (gy - mean(gy) - x_hat mean(gy x_hat)), gy = g w;  gw = sum g x_hat;  gb = sum g"""
+    gx = rstd (gy - mean(gy) - x_hat mean(gy x_hat)), gy = g w;  gw = sum g x_hat;  gb = sum g
+
+    Outputs y and the statistics mean and rstd (keepdims; layer_norm_op keeps them alive with
+    y, as PyTorch saves them), so a plain backward does not compute them again. They are not
+    differentiated: only LayerNormGrad reads them, with grad mode off.
+    """
 
     __slots__ = ("k", "eps", "has_w", "has_b")
 
@@ -44,18 +50,29 @@ class LayerNorm(Function):
         self.k, self.eps, self.has_w, self.has_b = k, eps, has_w, has_b
 
     def forward(self, x, *wb):
-        _, y, _ = _stats(x, self.k, self.eps)
+        mean, y, rstd = _stats(x, self.k, self.eps)
         if self.has_w:
             y *= wb[0]
         if self.has_b:
             y += wb[-1]
-        return y
+        return y, mean, rstd
 
-    def vjp(self, g):
+    def vjp(self, gs):
+        g = gs[0]
+        if gs[1] is not None or gs[2] is not None:
+            raise RuntimeError("layer_norm: its saved statistics (mean, rstd) are not "
+                               "differentiable; compute them with mean() and var() instead")
+        if g is None:
+            return (None,) * len(self.inputs)
         x = self.inputs[0]
         w = self.inputs[1] if self.has_w else None
         if not _state.grad_enabled:  # a plain backward: one fused NumPy pass
-            return LayerNormGrad(self.k, self.eps, self.has_w, self.has_b)(*self.inputs, g)
+            _, mean, rstd = self.outputs
+            if mean is None or rstd is None:  # (nothing kept them: computed again)
+                return LayerNormGrad(self.k, self.eps, self.has_w, self.has_b, False)(
+                    *self.inputs, g)
+            return LayerNormGrad(self.k, self.eps, self.has_w, self.has_b, True)(
+                x, mean, rstd, *self.inputs[1:], g)
         axes = tuple(range(x.ndim - self.k, x.ndim))
         mean = x.mean(axes, keepdim=True)
         d = x - mean
@@ -74,16 +91,23 @@ class LayerNorm(Function):
 
 class LayerNormGrad(Nondifferentiable):
     """(gx[, gw][, gb]) of layer_norm for cotangent g, in one NumPy pass (the first-order
-    backward; the vjp's create_graph path writes the same formulas with chainrule ops)"""
+    backward; the vjp's create_graph path writes the same formulas with chainrule ops). With
+    `saved`, the inputs are (x, mean, rstd, [w, b,] g): the forward's statistics, from which
+    x_hat = (x - mean) rstd is the forward's own; else (x, [w, b,] g), computed again."""
 
-    __slots__ = ("k", "eps", "has_w", "has_b")
+    __slots__ = ("k", "eps", "has_w", "has_b", "saved")
 
-    def __init__(self, k, eps, has_w, has_b):
-        self.k, self.eps, self.has_w, self.has_b = k, eps, has_w, has_b
+    def __init__(self, k, eps, has_w, has_b, saved):
+        self.k, self.eps, self.has_w, self.has_b, self.saved = k, eps, has_w, has_b, saved
 
     def forward(self, x, *rest):
         g = rest[-1]
-        _, xhat, rstd = _stats(x, self.k, self.eps)
+        if self.saved:
+            mean, rstd, *rest = rest
+            xhat = x - mean
+            xhat *= rstd
+        else:
+            _, xhat, rstd = _stats(x, self.k, self.eps)
         gy = g * rest[0] if self.has_w else g
         gx = gy - _mean(gy, self.k)
         gx -= xhat * _mean(gy * xhat, self.k)
@@ -109,4 +133,7 @@ def layer_norm_op(input, k, weight=None, bias=None, eps=1e-5):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last k axes, one graph node
     (shapes checked by F.layer_norm)."""
     wb = tuple(t for t in (weight, bias) if t is not None)
-    return LayerNorm(k, eps, weight is not None, bias is not None)(input, *wb)
+    y, mean, rstd = LayerNorm(k, eps, weight is not None, bias is not None)(input, *wb)
+    if y.grad_fn is not None:  # the statistics live as long as y: its backward reads them
+        y._extra = {"keep": (mean, rstd)}
+    return y

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from chainrule.core.backend import xp_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor
 from chainrule.ops import return_types
@@ -102,6 +103,42 @@ class Sum(Function):
 
     def vjp(self, g):
         return expand_reduced(g, self.shape, self.axes, self.keepdims)
+
+
+class BatchSum(Function):
+    """y_j = sum_i x_ij down the rows of a 2-D x (a bias's gradient): one vector-matrix
+    product, ones @ x (BLAS, 2-4x faster than a reduce down a strided axis);  dy/dx_ij = 1"""
+
+    __slots__ = ("shape",)
+    reads_values = False
+
+    def forward(self, x):
+        self.shape = x.shape
+        if _blas_rows(x):
+            return _ones(x) @ x
+        return accurate_sum(x, (0,), False)
+
+    def forward_into(self, out, x):
+        """forward, written into out (an array of the result's shape and dtype)."""
+        self.shape = x.shape
+        if _blas_rows(x):
+            return np.matmul(_ones(x), x, out=out)
+        out[...] = accurate_sum(x, (0,), False)
+        return out
+
+    def vjp(self, g):
+        return expand_reduced(g, self.shape, (0,), False)
+
+
+def _blas_rows(x):
+    """Whether BatchSum sums x with BLAS: 2-D, float32/64, 1 to _LONG rows (longer columns
+    go through accurate_sum's blocks)."""
+    return x.ndim == 2 and 0 < x.shape[0] <= _LONG and x.dtype.char in "fd"
+
+
+def _ones(x):
+    """A vector of x.shape[0] ones in x's dtype, on x's device."""
+    return (np if type(x) is np.ndarray else xp_of(x)).ones(x.shape[0], x.dtype)
 
 
 class Max(Function):

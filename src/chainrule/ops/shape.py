@@ -160,7 +160,14 @@ class Split(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return tuple(np.split(x, np.cumsum(self.sizes)[:-1].tolist(), axis=self.axis))
+        # basic slices, the views np.split makes (without its ~10 us of Python for 3 pieces)
+        index, start, pieces = [slice(None)] * x.ndim, 0, []
+        axis = self.axis % x.ndim
+        for n in self.sizes:
+            index[axis] = slice(start, start + n)
+            pieces.append(x[tuple(index)])
+            start += n
+        return tuple(pieces)
 
     def vjp(self, gs):
         pieces = []

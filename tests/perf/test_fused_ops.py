@@ -187,9 +187,10 @@ def test_linear_bias_gradient_is_a_blas_batch_sum_of_the_right_value():
     out = np.empty(3, np.float32)
     assert BatchSum().forward_into(out, long) is out
     np.testing.assert_array_equal(out, accurate_sum(long, (0,), False))
-    short = long[:100]
-    np.testing.assert_allclose(BatchSum().forward(short), short.astype(np.float64).sum(0),
-                               rtol=1e-5)
+    for rows in (100, 600):  # a reduce below 2048 entries, a product of ones from there on
+        part = rng.standard_normal((rows, 8)).astype(np.float32)
+        np.testing.assert_allclose(BatchSum().forward(part), part.astype(np.float64).sum(0),
+                                   rtol=1e-5, atol=1e-5)
     assert BatchSum().forward(np.zeros((0, 3), np.float32)).tolist() == [0.0, 0.0, 0.0]
 
 

@@ -114,6 +114,8 @@ class BatchSum(Function):
 
     def forward(self, x):
         self.shape = x.shape
+        if x.size < 2048:  # (small: a reduce is as fast as the call of a product)
+            return _add_reduce(x, 0)
         if _blas_rows(x):
             return _ones(x) @ x
         return accurate_sum(x, (0,), False)
@@ -121,6 +123,8 @@ class BatchSum(Function):
     def forward_into(self, out, x):
         """forward, written into out (an array of the result's shape and dtype)."""
         self.shape = x.shape
+        if x.size < 2048:
+            return _add_reduce(x, 0, None, out)
         if _blas_rows(x):
             return np.matmul(_ones(x), x, out=out)
         out[...] = accurate_sum(x, (0,), False)
@@ -131,14 +135,26 @@ class BatchSum(Function):
 
 
 def _blas_rows(x):
-    """Whether BatchSum sums x with BLAS: 2-D, float32/64, 1 to _LONG rows (longer columns
-    go through accurate_sum's blocks)."""
-    return x.ndim == 2 and 0 < x.shape[0] <= _LONG and x.dtype.char in "fd"
+    """Whether BatchSum sums x (of 2048 entries or more) with BLAS: 2-D, float32/64, at most
+    _LONG rows (longer columns go through accurate_sum's blocks)."""
+    return x.ndim == 2 and x.shape[0] <= _LONG and x.dtype.char in "fd"
+
+
+_ONES = {}  # (rows, dtype char) -> a read-only vector of ones on the host
 
 
 def _ones(x):
-    """A vector of x.shape[0] ones in x's dtype, on x's device."""
-    return (np if type(x) is np.ndarray else xp_of(x)).ones(x.shape[0], x.dtype)
+    """A vector of x.shape[0] ones in x's dtype, on x's device (cached on the host)."""
+    if type(x) is not np.ndarray:
+        return xp_of(x).ones(x.shape[0], x.dtype)
+    key = (x.shape[0], x.dtype.char)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(x.shape[0], x.dtype)
+        ones.flags.writeable = False
+    return ones
 
 
 class Max(Function):

@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from bench.workloads import ADAM, W1_SIZES, initial_weights, w1_data
+from bench.workloads import ADAM, W1_SIZES, initial_weights, mlp_layers, w1_data
 
 START = time.perf_counter()
 
@@ -32,50 +32,37 @@ def _elapsed():
 
 
 # ---- chainrule and PyTorch W1 -----------------------------------------------------------
-def cr_w1(cr, device, batch, compiled=False):
-    """(step, model, x, y): the W1 training step on `device` from the shared initial weights."""
-    nn = cr.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
-    with cr.no_grad():
+def w1(lib, tensor, device, batch):
+    """(step, model, x, y): the W1 training step on `device`, from the shared initial weights,
+    in chainrule or PyTorch (`lib`; `tensor` makes its tensor from a NumPy array)."""
+    model = lib.nn.Sequential(*mlp_layers(lib.nn, W1_SIZES, "relu"))
+    with lib.no_grad():
         for p, w in zip(model.parameters(), initial_weights(W1_SIZES)):
-            p.copy_(cr.tensor(w))
+            p.copy_(tensor(w))
     model.to(device)
-    opt = cr.optim.Adam(model.parameters(), **ADAM)
+    opt = lib.optim.Adam(model.parameters(), **ADAM)
     xs, ys = w1_data(batch)
-    x, y = cr.tensor(xs).to(device), cr.tensor(ys).to(device)
+    x, y = tensor(xs).to(device), tensor(ys).to(device)
 
     def step(x, y):
         opt.zero_grad()
-        loss = cr.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return (cr.compile(step) if compiled else step), model, x, y
-
-
-def torch_w1(torch, device, batch):
-    """(step, model, x, y): the same W1 step in PyTorch on `device`."""
-    nn = torch.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), initial_weights(W1_SIZES)):
-            p.copy_(torch.from_numpy(w))
-    model.to(device)
-    opt = torch.optim.Adam(model.parameters(), **ADAM)
-    xs, ys = w1_data(batch)
-    x, y = torch.from_numpy(xs).to(device), torch.from_numpy(ys).to(device)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss = lib.nn.functional.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
         return loss
 
     return step, model, x, y
+
+
+def cr_w1(cr, device, batch, compiled=False):
+    """w1 in chainrule, its step through cr.compile when `compiled`."""
+    step, model, x, y = w1(cr, cr.tensor, device, batch)
+    return (cr.compile(step) if compiled else step), model, x, y
+
+
+def torch_w1(torch, device, batch):
+    """w1 in PyTorch."""
+    return w1(torch, torch.from_numpy, device, batch)
 
 
 def agreement(cr, torch, device, torch_device, steps, batch):

@@ -90,6 +90,17 @@ def _cholesky(a, *args, **kwargs):
 _REPLACED = {np.linalg.cholesky: _cholesky}
 
 
+def _host_read(convert):
+    """A FakeArray method that reads the values back to the host with convert (counted)."""
+
+    def read(self, *args):
+        counters.reads += 1
+        return convert(self.view(_base), *args)
+
+    read.__name__ = getattr(convert, "__name__", "read")
+    return read
+
+
 class FakeArray(np.ndarray):
     """An array on the fake device (an ndarray subclass that acts like a CuPy array)."""
 
@@ -124,29 +135,13 @@ class FakeArray(np.ndarray):
         raise TypeError("fake device: a device array is not an index (as CuPy); read it with "
                         "int(x) or .item()")
 
-    def item(self, *args):
-        counters.reads += 1
-        return self.view(_base).item(*args)
-
-    def tolist(self):
-        counters.reads += 1
-        return self.view(_base).tolist()
-
-    def __float__(self):
-        counters.reads += 1
-        return float(self.view(_base))
-
-    def __int__(self):
-        counters.reads += 1
-        return int(self.view(_base))
-
-    def __bool__(self):
-        counters.reads += 1
-        return bool(self.view(_base))
-
-    def __complex__(self):
-        counters.reads += 1
-        return complex(self.view(_base))
+    # reading values back to the host: each counts one read (a device synchronisation)
+    item = _host_read(_base.item)
+    tolist = _host_read(_base.tolist)
+    __float__ = _host_read(float)
+    __int__ = _host_read(int)
+    __bool__ = _host_read(bool)
+    __complex__ = _host_read(complex)
 
     def __reduce__(self):
         # as CuPy's arrays: the pickle holds a host copy, and loading puts it back on the device

@@ -118,11 +118,8 @@ class SoftmaxCrossEntropy(Function):
         if type(x) is not np.ndarray:
             return self._forward_device(x, labels)
         n, classes = x.shape
-        # one reduction checks both ends: a negative label is huge as an unsigned integer
-        unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
-            labels.astype(np.int64).view(np.uint64)
         p = x - _max_reduce(x, 1, None, None, True)  # shifted: exp cannot overflow
-        if _max_reduce(unsigned, axis=None) < classes:  # the common case: nothing ignored
+        if _all_classes(labels, classes):  # the common case: nothing ignored
             picked = p.reshape(-1).take(_flat_positions(n, classes, labels))
             np.exp(p, out=p)
             total = _sum_reduce(p, 1, None, None, True)
@@ -192,9 +189,7 @@ class SoftmaxCrossEntropyGrad(Nondifferentiable):
     def forward(self, p, labels, g):
         n, classes = p.shape
         if type(p) is np.ndarray and n:  # on the host, where reading the labels is free
-            unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
-                labels.astype(np.int64).view(np.uint64)
-            if _max_reduce(unsigned, axis=None) < classes:  # nothing ignored: one factor
+            if _all_classes(labels, classes):  # nothing ignored: one factor
                 one = p.dtype.type(1)
                 share = one / p.dtype.type(n) if self.mean else one  # (in p's dtype)
                 gx = p.copy()
@@ -205,6 +200,14 @@ class SoftmaxCrossEntropyGrad(Nondifferentiable):
         gx = p - OneHot(classes, p.dtype, self.ignore_index).forward(labels)
         gx *= share * g
         return gx
+
+
+def _all_classes(labels, classes):
+    """Whether every label lies in [0, classes): one reduction checks both ends, as a negative
+    label is huge as an unsigned integer."""
+    unsigned = labels.view(np.uint64) if labels.dtype == np.int64 else \
+        labels.astype(np.int64).view(np.uint64)
+    return _max_reduce(unsigned, axis=None) < classes
 
 
 def _flat_positions(n, classes, labels):

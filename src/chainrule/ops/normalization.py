@@ -13,6 +13,7 @@ import numpy as np
 from chainrule.core.backend import xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
+from chainrule.ops.reduction import ones_for_rows
 from chainrule.ops.registry import op
 
 
@@ -125,7 +126,7 @@ def _batch_sum(x, k):
     tail = x.shape[x.ndim - k:]
     rows = (x if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x)).reshape(
         -1, int(np.prod(tail)))
-    return (xp_of(x).ones(rows.shape[0], x.dtype) @ rows).reshape(tail)
+    return (ones_for_rows(rows) @ rows).reshape(tail)
 
 
 @op(classes=(LayerNorm,), export=False)

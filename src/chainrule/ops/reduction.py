@@ -117,7 +117,7 @@ class BatchSum(Function):
         if x.size < 2048:  # (small: a reduce is as fast as the call of a product)
             return _add_reduce(x, 0)
         if _blas_rows(x):
-            return _ones(x) @ x
+            return ones_for_rows(x) @ x
         return accurate_sum(x, (0,), False)
 
     def forward_into(self, out, x):
@@ -126,7 +126,7 @@ class BatchSum(Function):
         if x.size < 2048:
             return _add_reduce(x, 0, None, out)
         if _blas_rows(x):
-            return np.matmul(_ones(x), x, out=out)
+            return np.matmul(ones_for_rows(x), x, out=out)
         out[...] = accurate_sum(x, (0,), False)
         return out
 
@@ -143,7 +143,7 @@ def _blas_rows(x):
 _ONES = {}  # (rows, dtype char) -> a read-only vector of ones on the host
 
 
-def _ones(x):
+def ones_for_rows(x):
     """A vector of x.shape[0] ones in x's dtype, on x's device (cached on the host)."""
     if type(x) is not np.ndarray:
         return xp_of(x).ones(x.shape[0], x.dtype)

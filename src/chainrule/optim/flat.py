@@ -103,11 +103,6 @@ class FlatGroup:
         return bool(params) and len({p._data.dtype for p in params}) == 1 \
             and params[0]._data.dtype.kind == "f" and len({type(p._data) for p in params}) == 1
 
-    def moved(self, params):
-        """Whether a parameter now lives on another device than the buffers (Module.to)."""
-        kind = type(self.data)
-        return any(type(p._data) is not kind for p in params)
-
     def _views(self, flat):
         b = self.bounds
         return [flat[b[i]:b[i + 1]].reshape(s) for i, s in enumerate(self.shapes)]

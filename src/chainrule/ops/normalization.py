@@ -8,6 +8,8 @@ A plain backward (grad mode off) computes the three in one NumPy pass (LayerNorm
 create_graph the vjp writes the same formulas with chainrule ops, so every order is exact.
 """
 
+import math
+
 import numpy as np
 
 from chainrule.core.backend import xp_of
@@ -20,7 +22,7 @@ from chainrule.ops.registry import op
 def _mean(x, k):
     """mean over the last k axes, keepdims: one matrix-vector product (BLAS) instead of a
     reduce along a short inner axis"""
-    n = int(np.prod(x.shape[x.ndim - k:]))
+    n = math.prod(x.shape[x.ndim - k:])  # (np.prod of a tuple: 5 us, this 0.2)
     rows = (x if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x)).reshape(-1, n)
     return (rows @ xp_of(x).full(n, 1.0 / n, x.dtype)).reshape(x.shape[:x.ndim - k] + (1,) * k)
 
@@ -125,7 +127,7 @@ def _batch_sum(x, k):
     """sum over all but the last k axes: one vector-matrix product (BLAS)"""
     tail = x.shape[x.ndim - k:]
     rows = (x if x.flags.c_contiguous else xp_of(x).ascontiguousarray(x)).reshape(
-        -1, int(np.prod(tail)))
+        -1, math.prod(tail))
     return (ones_for_rows(rows) @ rows).reshape(tail)
 
 

@@ -109,7 +109,6 @@ def test_numpy_spelling_is_an_alias_of_torchs():
         x.sum(dim=0, axis=1)
 
 
-
 def test_aliases_come_from_the_named_parameters_only():
     """Every op's parameter names (read from its code object) are inspect's, less *args and
     **kwargs; an op whose dims come as *dims (permute) gets no axis= alias, which could only
@@ -125,6 +124,7 @@ def test_aliases_come_from_the_named_parameters_only():
     with pytest.raises(TypeError, match="axis"):
         cr.permute(cr.ones(2, 3), axis=(1, 0))
     assert cr.permute(cr.ones(2, 3), 1, 0).shape == (3, 2)
+
 
 def test_max_with_a_dim_returns_values_and_indices_as_torch():
     x = cr.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]], requires_grad=True)

@@ -4,6 +4,7 @@ and JAX jit.
     python -m bench                 # both thread settings, full repeats (a few minutes)
     python -m bench --quick         # fewer, shorter repeats (a smoke run)
     python -m bench --threads 1 --only W1 --profile
+    python -m bench --numba off     # chainrule without its numba kernels (NumPy only)
 
 Each peer runs in its own process (bench/worker.py), started with BLAS pinned to one thread or
 left at its default. For every workload the orchestrator asks the peers in turn to run a block
@@ -288,6 +289,9 @@ def parse(argv):
     ap.add_argument("--profile", action="store_true",
                     help="also print where the time of one chainrule W1 step goes")
     ap.add_argument("--json", metavar="PATH", help="save the raw results")
+    ap.add_argument("--numba", choices=["on", "off"], default="on",
+                    help="chainrule's numba kernels when numba is installed (off: "
+                         "CHAINRULE_NUMBA=0, NumPy only; the header says which ran)")
     args = ap.parse_args(argv)
     if "chainrule" not in args.peers:
         args.peers.insert(0, "chainrule")
@@ -298,6 +302,8 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
+    if args.numba == "off":
+        os.environ["CHAINRULE_NUMBA"] = "0"  # (the workers' environment is a copy of this one)
     print(f"chainrule benchmark suite; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
           f"numpy {np.__version__}; median of {args.repeats} interleaved blocks of "
           f"~{args.block:.2f} s per peer")

@@ -18,8 +18,15 @@ NAME = "chainrule"
 
 def version():
     import chainrule
+    from chainrule import _numba
 
-    return getattr(chainrule, "__version__", "dev")
+    if _numba.enabled():
+        import numba
+
+        kernels = f"numba {numba.__version__} kernels"
+    else:
+        kernels = "NumPy only"
+    return f"{getattr(chainrule, '__version__', 'dev')} ({kernels})"
 
 
 def _mlp(sizes, activation):

@@ -12,13 +12,16 @@ The derivatives, with gp = g v^T and gs = p * (gp - <gp, p>) (softmax's Jacobian
 p is computed once: the matmul keeps it for its own backward (gp, gv) and the weights' node
 reads it as its output. A plain backward (grad mode off) computes gq, gk, gmask in one NumPy
 pass (AttentionWeightsGrad); under create_graph the vjp writes the same formulas with
-chainrule ops, so every derivative order is exact. Any leading batch dims.
+chainrule ops, so every derivative order is exact. Any leading batch dims. With numba
+installed the elementwise passes around the exp and the row sums run fused
+(chainrule/_numba.py): the same bits.
 """
 
 import math
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.core.backend import to_like, xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
@@ -69,8 +72,31 @@ def _row_dot(a, b):
     return (ab.reshape(-1, n) @ xp_of(ab).ones(n, ab.dtype)).reshape(ab.shape[:-1] + (1,))
 
 
-def _scores(q, k, mask, scale, causal):
-    s = np.matmul(q, np.swapaxes(k, -1, -2))
+def _fused_probs(kernels, s, scale, mask):
+    """_probs(s scale + mask) with the passes around the exp fused (numba): the same bits"""
+    n = s.shape[-1]
+    s2 = s.reshape(-1, n)
+    c = s.dtype.type
+    has_mask = mask is not None
+    kernels.softmax_shift(s2, c(scale), mask if has_mask else s2, has_mask,
+                          c(-np.finfo(s.dtype).max))
+    np.exp(s2, out=s2)
+    kernels.softmax_divide(s2, s2 @ np.ones(n, s.dtype), c(1))
+    return s
+
+
+def _fused_grad(kernels, p, gp, scale):
+    """AttentionWeightsGrad's gs (scaled) with its elementwise passes fused: the same bits"""
+    n = p.shape[-1]
+    p2, gp2 = p.reshape(-1, n), gp.reshape(-1, n)
+    gs = np.empty_like(p2)
+    kernels.softmax_grad_products(gp2, p2, gs)
+    kernels.softmax_grad(gp2, p2, gs @ np.ones(n, p.dtype), p.dtype.type(scale), gs)
+    return gs.reshape(p.shape)
+
+
+def _scale_mask(s, mask, scale, causal):
+    """s scale + mask, keys after each query masked when causal (s = q k^T, written over)"""
     s *= scale
     if mask is not None:
         if np.broadcast_shapes(s.shape, mask.shape) == s.shape:
@@ -111,7 +137,15 @@ class AttentionWeights(Function):
         self.scale, self.causal = scale, causal
 
     def forward(self, q, k, mask=None):
-        return _probs(_scores(q, k, mask, self.scale, self.causal))
+        s = np.matmul(q, np.swapaxes(k, -1, -2))
+        kernels = _numba.get()
+        if kernels is not None and not self.causal and s.size and _numba.fits(s):
+            if mask is None:
+                return _fused_probs(kernels, s, self.scale, None)
+            if mask.shape[-2:] == s.shape[-2:] and mask.ndim <= s.ndim and \
+                    mask.size == math.prod(s.shape[-2:]) and _numba.fits(s, mask):
+                return _fused_probs(kernels, s, self.scale, mask.reshape(s.shape[-2:]))
+        return _probs(_scale_mask(s, mask, self.scale, self.causal))
 
     def vjp(self, gp):
         q, k = self.inputs[:2]
@@ -143,6 +177,11 @@ class AttentionWeightsGrad(Nondifferentiable):
         self.scale, self.need_mask = scale, need_mask
 
     def forward(self, q, k, p, gp):
+        kernels = _numba.get()
+        if kernels is not None and not self.need_mask and p.size and _numba.fits(p, gp):
+            gs = _fused_grad(kernels, p, gp, self.scale)
+            return (np.matmul(gs, k), np.matmul(np.swapaxes(gs, -1, -2), q),
+                    np.zeros((), q.dtype))
         gs = gp - _row_dot(gp, p)
         gs *= p
         gmask = gs.copy() if self.need_mask else np.zeros((), q.dtype)

@@ -6,12 +6,15 @@
 
 A plain backward (grad mode off) computes the three in one NumPy pass (LayerNormGrad); under
 create_graph the vjp writes the same formulas with chainrule ops, so every order is exact.
+With numba installed the elementwise passes of both run fused (chainrule/_numba.py), the
+row means and batch sums still by BLAS: the same bits.
 """
 
 import math
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.core.backend import xp_of
 from chainrule.core.function import Function, Nondifferentiable
 from chainrule.core.mode import state as _state
@@ -38,6 +41,51 @@ def _stats(x, k, eps):
     return mean, d, rstd
 
 
+def _fused_stats(kernels, rows, eps, scratch):
+    """(mean, rstd) of each row, as _stats computes them, with (x - mean)² fused into scratch"""
+    ones = np.full(rows.shape[1], 1.0 / rows.shape[1], rows.dtype)
+    mean = rows @ ones
+    kernels.ln_centered_squares(rows, mean, scratch)
+    var = scratch @ ones
+    var += eps
+    return mean, 1.0 / np.sqrt(var)
+
+
+def _fused_forward(kernels, x, wb, k, eps, has_w, has_b):
+    """LayerNorm.forward with its elementwise passes fused (numba): the same bits"""
+    n = math.prod(x.shape[x.ndim - k:])
+    rows = x.reshape(-1, n)
+    y = np.empty_like(rows)
+    mean, rstd = _fused_stats(kernels, rows, eps, y)
+    none = rows[0]  # (a stand-in for a missing weight or bias: never read)
+    w = wb[0].reshape(-1) if has_w else none
+    b = wb[-1].reshape(-1) if has_b else none
+    kernels.ln_affine(rows, mean, rstd, w, b, has_w, has_b, y)
+    keep = x.shape[:x.ndim - k] + (1,) * k
+    return y.reshape(x.shape), mean.reshape(keep), rstd.reshape(keep)
+
+
+def _fused_backward(kernels, x, mean, rstd, w, g, k, eps):
+    """LayerNormGrad.forward with its elementwise passes fused (numba): the same bits"""
+    n = math.prod(x.shape[x.ndim - k:])
+    rows, grows = x.reshape(-1, n), g.reshape(-1, n)
+    gy_xhat = np.empty_like(rows)
+    if mean is None:
+        mean, rstd = _fused_stats(kernels, rows, eps, gy_xhat)
+    else:
+        mean, rstd = mean.reshape(-1), rstd.reshape(-1)
+    has_w = w is not None
+    gy = np.empty_like(rows) if has_w else grows
+    g_xhat = np.empty_like(rows) if has_w else gy_xhat
+    kernels.ln_grad_products(rows, mean, rstd, grows, w.reshape(-1) if has_w else rows[0],
+                             has_w, gy, gy_xhat, g_xhat)
+    ones = np.full(n, 1.0 / n, x.dtype)
+    mean_gy, mean_gy_xhat = gy @ ones, gy_xhat @ ones
+    gx = gy_xhat  # (its row means are taken: the buffer is free)
+    kernels.ln_grad_input(rows, mean, rstd, gy, mean_gy, mean_gy_xhat, gx)
+    return gx.reshape(x.shape), (g_xhat if has_w else None)
+
+
 class LayerNorm(Function):
     """y = (x - mean) / sqrt(var + eps) w + b over the last k axes;
     gx = rstd (gy - mean(gy) - x_hat mean(gy x_hat)), gy = g w;  gw = sum g x_hat;  gb = sum g
@@ -53,6 +101,9 @@ class LayerNorm(Function):
         self.k, self.eps, self.has_w, self.has_b = k, eps, has_w, has_b
 
     def forward(self, x, *wb):
+        kernels = _numba.get()
+        if kernels is not None and x.size and _numba.fits(x, *wb):
+            return _fused_forward(kernels, x, wb, self.k, self.eps, self.has_w, self.has_b)
         mean, y, rstd = _stats(x, self.k, self.eps)
         if self.has_w:
             y *= wb[0]
@@ -105,6 +156,17 @@ class LayerNormGrad(Nondifferentiable):
 
     def forward(self, x, *rest):
         g = rest[-1]
+        kernels = _numba.get()
+        if kernels is not None and x.size and _numba.fits(x, *rest):
+            mean, rstd, *wb = rest[:-1] if self.saved else (None, None) + rest[:-1]
+            gx, g_xhat = _fused_backward(kernels, x, mean, rstd, wb[0] if self.has_w else None,
+                                         g, self.k, self.eps)
+            out = (gx,)
+            if self.has_w:
+                out += (_batch_sum(g_xhat.reshape(x.shape), self.k),)
+            if self.has_b:
+                out += (_batch_sum(g, self.k),)
+            return out
         if self.saved:
             mean, rstd, *rest = rest
             xhat = x - mean

@@ -7,6 +7,7 @@ in-place write through a view is seen by the graph nodes that saved the base.
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.core.backend import to_host, to_like, xp_of
 from chainrule.core.broadcast import BroadcastTo, SumTo, broadcast_to
 from chainrule.core.function import Function
@@ -105,6 +106,15 @@ def _rows_add(out, index, g):
     idx = index.reshape(-1)
     if idx.size == 0:
         return
+    kernels = _numba.get()
+    if kernels is not None and out.size:  # the same sums, in one pass in numba
+        rows = g.reshape((idx.size, -1))
+        if _numba.fits(out, rows):
+            bad = kernels.rows_add(out.reshape(n, -1), idx, rows)
+            if bad:
+                raise IndexError(f"index {int(idx[bad - 1])} is out of bounds for axis 0 "
+                                 f"with size {n}")
+            return
     idx = np.where(idx < 0, idx + n, idx)  # -1 and n - 1 are one row
     order = np.argsort(idx, kind="stable")
     rows = idx[order]

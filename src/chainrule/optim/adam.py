@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.optim.optimizer import Optimizer, bias_corrections
 
 
@@ -59,6 +60,13 @@ class Adam(Optimizer):
         t, u = self._buffers(g, 2)
         d = self._direction(p, g, group, t)
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        kernels = None if amsgrad else _numba.get()
+        if kernels is not None and _numba.fits(p, d, m, v):  # the passes below, fused
+            c = p.dtype.type
+            kernels.adam(p.reshape(-1), d.reshape(-1), m.reshape(-1), v.reshape(-1),
+                         c(1.0 - beta1), c(1.0 - beta2), c(beta2), c(eps * bc2_sqrt),
+                         c(-lr * bc2_sqrt / bc1))
+            return
         m += np.multiply(np.subtract(d, m, out=u), 1.0 - beta1, out=u)  # lerp
         v *= beta2
         v += np.multiply(np.multiply(d, d, out=u), 1.0 - beta2, out=u)

@@ -1,0 +1,253 @@
+"""Fused loops for a few hot spots, compiled by numba when it is installed (the ``[fast]`` extra).
+
+Each kernel performs, element by element, the IEEE operations of the NumPy code it stands in
+for, in the same order and precision (numba without fastmath contracts no multiply-add), so its
+results are NumPy's bit for bit: numba changes the speed, never a number. Reductions stay in
+NumPy/BLAS, whose summation order is their own; a kernel fuses only the elementwise passes
+around them. tests/test_numba.py checks every kernel against the NumPy code it replaces.
+
+Kernels compile on first use (numba's import takes ~0.5 s, each new signature ~1 s, then it is
+read from numba's cache). ``CHAINRULE_NUMBA=0`` turns them off; ``enabled()`` says whether they
+are on. Callers ask ``get()`` and keep their NumPy code for when it returns None, and for
+arrays a kernel does not take (not C-contiguous NumPy float32/float64 of one dtype).
+"""
+
+import os
+
+import numpy as np
+
+_loaded = False
+_kernels = None
+
+
+def get():
+    """The compiled kernels (a namespace), or None without numba or with CHAINRULE_NUMBA=0."""
+    if _loaded:
+        return _kernels
+    return _load()
+
+
+def enabled():
+    """Whether the numba kernels are in use."""
+    return get() is not None
+
+
+def fits(*arrays):
+    """True if every array is a C-contiguous NumPy float32/float64 array of one dtype."""
+    dtype = arrays[0].dtype
+    if dtype != np.float32 and dtype != np.float64:
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+def _load():
+    global _loaded, _kernels
+    _loaded = True
+    if os.environ.get("CHAINRULE_NUMBA", "1") == "0":
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    namespace = globals()
+    namespace["_pairwise_rows"] = jit(_pairwise_rows)  # (a helper: the kernels call it)
+
+    class Kernels:
+        adam = staticmethod(jit(adam))
+        rows_add = staticmethod(jit(rows_add))
+        ln_centered_squares = staticmethod(jit(ln_centered_squares))
+        ln_affine = staticmethod(jit(ln_affine))
+        ln_grad_products = staticmethod(jit(ln_grad_products))
+        ln_grad_input = staticmethod(jit(ln_grad_input))
+        softmax_shift = staticmethod(jit(softmax_shift))
+        softmax_divide = staticmethod(jit(softmax_divide))
+        softmax_grad_products = staticmethod(jit(softmax_grad_products))
+        softmax_grad = staticmethod(jit(softmax_grad))
+
+    _kernels = Kernels
+    return _kernels
+
+
+# The kernels, as plain Python (numba compiles these). Scalars arrive in the arrays' dtype.
+
+def adam(p, d, m, v, c1, c2, beta2, eps_s, step_s):
+    """m += (d - m) c1;  v = v β₂ + (d d) c2;  p += (m / (√v + ε')) s  (optim/adam.py's passes)"""
+    for i in range(p.shape[0]):
+        mi = m[i] + (d[i] - m[i]) * c1
+        m[i] = mi
+        vi = v[i] * beta2 + (d[i] * d[i]) * c2
+        v[i] = vi
+        p[i] = p[i] + (mi / (np.sqrt(vi) + eps_s)) * step_s
+
+
+def rows_add(out, index, g):
+    """out[r] = the sum of the rows g[j] with index[j] = r (negative r counting from the end),
+    in np.add.reduceat's order over the rows grouped by a stable sort: the first row plus the
+    pairwise sum of the rest (NumPy's, `pairwise_sum`); returns 1 + the position of the first
+    index out of range, else 0."""
+    n, width = out.shape
+    m = index.shape[0]
+    count = np.zeros(n + 1, np.int64)
+    for j in range(m):
+        r = index[j]
+        if r < 0:
+            r += n
+        if r < 0 or r >= n:
+            return j + 1
+        count[r + 1] += 1
+    for r in range(n):
+        count[r + 1] += count[r]
+    order = np.empty(m, np.int64)  # a counting sort: stable, as argsort(kind="stable")
+    fill = count[:n].copy()
+    for j in range(m):
+        r = index[j] + n if index[j] < 0 else index[j]
+        order[fill[r]] = j
+        fill[r] += 1
+    acc = np.empty((8, width), g.dtype)
+    for r in range(n):
+        lo, hi = count[r], count[r + 1]
+        if hi > lo:
+            _pairwise_rows(g, order, lo + 1, hi - lo - 1, acc, out[r])
+            for c in range(width):
+                out[r, c] = g[order[lo], c] + out[r, c]
+    return 0
+
+
+def _pairwise_rows(g, order, lo, n, acc, res):
+    """res = NumPy's pairwise sum of the rows g[order[lo:lo + n]] (its `pairwise_sum`, column
+    by column: below 8 terms one by one from -0.0; up to 128 in 8 running sums; beyond, the two
+    halves split at a multiple of 8)"""
+    width = res.shape[0]
+    if n < 8:
+        for c in range(width):
+            res[c] = -0.0
+        for i in range(lo, lo + n):
+            for c in range(width):
+                res[c] += g[order[i], c]
+    elif n <= 128:
+        for q in range(8):
+            for c in range(width):
+                acc[q, c] = g[order[lo + q], c]
+        i = 8
+        while i < n - n % 8:
+            for q in range(8):
+                for c in range(width):
+                    acc[q, c] += g[order[lo + i + q], c]
+            i += 8
+        for c in range(width):
+            res[c] = ((acc[0, c] + acc[1, c]) + (acc[2, c] + acc[3, c])) + \
+                     ((acc[4, c] + acc[5, c]) + (acc[6, c] + acc[7, c]))
+        while i < n:
+            for c in range(width):
+                res[c] += g[order[lo + i], c]
+            i += 1
+    else:
+        half = n // 2
+        half -= half % 8
+        other = np.empty(width, res.dtype)
+        _pairwise_rows(g, order, lo, half, acc, res)
+        _pairwise_rows(g, order, lo + half, n - half, acc, other)
+        for c in range(width):
+            res[c] += other[c]
+
+
+def ln_centered_squares(x, mean, out):
+    """out = (x - mean)²  per row (layer_norm's d * d)"""
+    for i in range(x.shape[0]):
+        mu = mean[i]
+        for j in range(x.shape[1]):
+            d = x[i, j] - mu
+            out[i, j] = d * d
+
+
+def ln_affine(x, mean, rstd, w, b, has_w, has_b, out):
+    """out = ((x - mean) rstd) w + b  per row (layer_norm's x_hat, scaled and shifted)"""
+    for i in range(x.shape[0]):
+        mu, r = mean[i], rstd[i]
+        for j in range(x.shape[1]):
+            y = (x[i, j] - mu) * r
+            if has_w:
+                y = y * w[j]
+            if has_b:
+                y = y + b[j]
+            out[i, j] = y
+
+
+def ln_grad_products(x, mean, rstd, g, w, has_w, gy, gy_xhat, g_xhat):
+    """gy = g w, gy_xhat = gy x_hat and g_xhat = g x_hat with x_hat = (x - mean) rstd (the
+    products layer_norm's backward takes row means and batch sums of; gy and g_xhat only
+    with w, gy being g without it)"""
+    for i in range(x.shape[0]):
+        mu, r = mean[i], rstd[i]
+        for j in range(x.shape[1]):
+            xhat = (x[i, j] - mu) * r
+            if has_w:
+                gij = g[i, j] * w[j]
+                gy[i, j] = gij
+                g_xhat[i, j] = g[i, j] * xhat
+            else:
+                gij = g[i, j]
+            gy_xhat[i, j] = gij * xhat
+
+
+def ln_grad_input(x, mean, rstd, gy, mean_gy, mean_gy_xhat, out):
+    """out = ((gy - mean(gy)) - x_hat mean(gy x_hat)) rstd,  x_hat = (x - mean) rstd
+    (layer_norm's gx)"""
+    for i in range(x.shape[0]):
+        mu, r, m1, m2 = mean[i], rstd[i], mean_gy[i], mean_gy_xhat[i]
+        for j in range(x.shape[1]):
+            xhat = (x[i, j] - mu) * r
+            out[i, j] = ((gy[i, j] - m1) - xhat * m2) * r
+
+
+def softmax_shift(s, scale, mask, has_mask, floor):
+    """s = t - max(max_j t_j, floor) per row, t = s scale (+ mask[i mod L]): the scores of
+    attention's softmax, scaled, masked and shifted (a nan making the max nan, as np.maximum)"""
+    rows, n = s.shape
+    for i in range(rows):
+        row, mask_row = s[i], mask[i % mask.shape[0]]
+        if has_mask:
+            for j in range(n):
+                row[j] = row[j] * scale + mask_row[j]
+        else:
+            for j in range(n):
+                row[j] = row[j] * scale
+        m, nans = floor, 0
+        for j in range(n):
+            m = max(m, row[j])
+            nans += row[j] != row[j]
+        if nans:  # (the max is nan: any nan of the row, which keeps m's dtype)
+            for j in range(n):
+                if row[j] != row[j]:
+                    m = row[j]
+        for j in range(n):
+            row[j] = row[j] - m
+
+
+def softmax_divide(e, den, one):
+    """e /= max(den, 1) per row (the softmax's normalisation; a fully masked row's den is 0)"""
+    for i in range(e.shape[0]):
+        d = den[i]
+        if d < one:
+            d = one
+        for j in range(e.shape[1]):
+            e[i, j] = e[i, j] / d
+
+
+def softmax_grad_products(gp, p, out):
+    """out = gp p  (the products whose row sums are <gp, p>)"""
+    for i in range(gp.shape[0]):
+        for j in range(gp.shape[1]):
+            out[i, j] = gp[i, j] * p[i, j]
+
+
+def softmax_grad(gp, p, dot, scale, out):
+    """out = ((gp - <gp, p>) p) scale  (attention's gs, scaled)"""
+    for i in range(gp.shape[0]):
+        r = dot[i]
+        for j in range(gp.shape[1]):
+            out[i, j] = ((gp[i, j] - r) * p[i, j]) * scale

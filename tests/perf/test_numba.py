@@ -1,0 +1,278 @@
+"""The numba kernels (chainrule/_numba.py) give NumPy's bits: each hot spot computed with the
+kernels and with its NumPy code, through the public API, compared with array_equal."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import _numba
+from chainrule.ops.attention import AttentionWeights, AttentionWeightsGrad
+from chainrule.ops.normalization import LayerNormGrad
+from chainrule.ops.shape import _rows_add
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture
+def kernels():
+    pytest.importorskip("numba")
+    k = _numba.get()
+    if k is None:
+        pytest.skip("numba kernels switched off (CHAINRULE_NUMBA=0)")
+    return k
+
+
+def both(monkeypatch, f):
+    """(f() with the kernels, f() with NumPy only)"""
+    fused = f()
+    with monkeypatch.context() as m:
+        m.setattr(_numba, "get", lambda: None)
+        plain = f()
+    return fused, plain
+
+
+def same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True) \
+        and np.array_equal(np.signbit(a), np.signbit(b))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.1}, {"maximize": True},
+                                     {"weight_decay": 0.01, "decoupled_weight_decay": True}])
+def test_adam_steps_are_numpys_bits(kernels, monkeypatch, dtype, options):
+    def run():
+        rng = np.random.default_rng(0)
+        params = [cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
+                  for s in [(7, 5), (5,), (3, 2, 4)]]
+        opt = cr.optim.Adam(params, lr=1e-2, **options)
+        start = params[0].numpy().copy()
+        for _ in range(30):
+            for p in params:  # gradients from 1e-8 to 1e3
+                p.grad = cr.tensor((rng.standard_normal(p.shape) *
+                                    10.0 ** rng.uniform(-8, 3)).astype(dtype))
+            opt.step()
+        state = [opt.state[p][key].numpy().copy() for p in params
+                 for key in ("exp_avg", "exp_avg_sq")]
+        return [p.numpy().copy() for p in params] + state + [start]
+
+    fused, plain = both(monkeypatch, run)
+    assert all(same(a, b) for a, b in zip(fused, plain))
+    assert np.abs(fused[0] - fused[-1]).min() > 0  # every weight moved
+
+
+def test_adam_runs_the_kernel(kernels, monkeypatch):
+    calls = []
+    monkeypatch.setattr(_numba, "get", lambda: type("K", (), {"adam": staticmethod(
+        lambda *a: calls.append(a[0].size) or kernels.adam(*a))}))
+    w = cr.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    opt = cr.optim.Adam([w], lr=0.1)
+    (w * w).sum().backward()
+    opt.step()
+    assert calls == [12]
+    np.testing.assert_allclose(w.numpy(), 0.9, rtol=1e-6)  # the first step moves each weight by lr
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, m, width", [(64, 512, 64), (5, 100, 3), (3, 7, 1), (4, 1000, 3),
+                                         (2, 300, 5), (1, 17, 1), (6, 2000, 1)])
+def test_rows_add_sums_in_reduceats_order(kernels, monkeypatch, dtype, n, m, width):
+    rng = np.random.default_rng(n * m)
+    index = rng.integers(-n, n, m)  # segments below 8, up to 128 and beyond (the halving)
+    g = (rng.standard_normal((m, width)) * 10.0 ** rng.integers(-3, 4, (m, 1))).astype(dtype)
+    g[0] = -0.0
+
+    def run():
+        out = np.zeros((n, width), dtype)
+        _rows_add(out, index, g)
+        return out
+
+    fused, plain = both(monkeypatch, run)
+    assert same(fused, plain)
+    np.testing.assert_allclose(fused, [g[(index % n) == r].sum(0) for r in range(n)],
+                               rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-3)
+
+
+def test_rows_add_of_negative_zeros_stays_negative(kernels, monkeypatch):
+    g = np.full((9, 2), -0.0, np.float32)
+    fused, plain = both(monkeypatch, lambda: (_rows_add(o := np.zeros((3, 2), np.float32),
+                                                        np.array([0] * 9), g), o)[1])
+    assert same(fused, plain) and np.signbit(fused[0]).all() and not np.signbit(fused[1]).any()
+
+
+def test_rows_add_names_an_index_out_of_range(kernels):
+    with pytest.raises(IndexError, match="index 7 is out of bounds for axis 0 with size 4"):
+        _rows_add(np.zeros((4, 2), np.float32), np.array([1, 7, 2]), np.ones((3, 2), np.float32))
+
+
+def test_embedding_backward_is_numpys_bits(kernels, monkeypatch):
+    def run():
+        cr.manual_seed(0)
+        emb = cr.nn.Embedding(50, 8)
+        idx = cr.tensor(np.random.default_rng(1).integers(0, 50, (16, 32)))
+        (emb(idx) ** 2).sum().backward()
+        return emb.weight.grad.numpy()
+
+    fused, plain = both(monkeypatch, run)
+    assert same(fused, plain)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, k", [((16, 32, 64), 1), ((5, 7), 1), ((3, 4, 5, 6), 2),
+                                      ((2, 3), 2), ((1, 130), 1)])
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, True), (False, False)])
+def test_layer_norm_forward_and_backward_are_numpys_bits(kernels, monkeypatch, dtype, shape, k,
+                                                        affine):
+    rng = np.random.default_rng(len(shape) * 10 + k)
+    x0 = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    tail = shape[len(shape) - k:]
+    w0, b0 = (rng.standard_normal(tail).astype(dtype) for _ in range(2))
+    g0 = rng.standard_normal(shape).astype(dtype)
+
+    def run():
+        x = cr.tensor(x0, requires_grad=True)
+        w = cr.tensor(w0, requires_grad=True) if affine[0] else None
+        b = cr.tensor(b0, requires_grad=True) if affine[1] else None
+        y = F.layer_norm(x, tail, w, b)
+        y.backward(cr.tensor(g0))
+        return [y.numpy(), x.grad.numpy()] + [t.grad.numpy() for t in (w, b) if t is not None]
+
+    fused, plain = both(monkeypatch, run)
+    assert all(same(a, b) for a, b in zip(fused, plain))
+    # the backward that computes the statistics again (no saved mean and rstd)
+    wb = [a for a, on in zip((w0, b0), affine) if on]
+    again = both(monkeypatch, lambda: LayerNormGrad(k, 1e-5, *affine, False).forward(
+        x0, *wb, g0))
+    assert all(same(a, b) for a, b in zip(*again))
+    assert all(same(a, b) for a, b in zip(again[0], fused[1:]))
+
+
+def test_layer_norm_backward_reads_the_forward_statistics(kernels, monkeypatch):
+    from chainrule.ops import normalization
+
+    calls = []
+    real = normalization._fused_stats
+    monkeypatch.setattr(normalization, "_fused_stats", lambda *a: calls.append(1) or real(*a))
+    x = cr.tensor(np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32),
+                  requires_grad=True)
+    F.layer_norm(x, 6).sum().backward()
+    assert calls == [1]  # in the forward only
+
+
+def _mask(kind, L, S, dtype):
+    if kind is None:
+        return None
+    m = np.where(np.tril(np.ones((L, S), bool)), 0.0, -np.inf).astype(dtype)
+    if kind == "a row all masked":
+        m[0] = -np.inf
+    if kind == "nan":
+        m[1, 0] = np.nan
+    if kind == "random (1, 1, L, S)":
+        m = np.random.default_rng(0).standard_normal((1, 1, L, S)).astype(dtype)
+    return m
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(16, 4, 32, 16), (2, 5, 3), (1, 7, 9, 4)])
+@pytest.mark.parametrize("kind", [None, "causal", "a row all masked", "nan",
+                                  "random (1, 1, L, S)"])
+def test_attention_weights_are_numpys_bits(kernels, monkeypatch, dtype, shape, kind):
+    rng = np.random.default_rng(3)
+    L = shape[-2]
+    S = L + 3 if len(shape) == 3 else L
+    q = rng.standard_normal(shape).astype(dtype)
+    k = rng.standard_normal(shape[:-2] + (S, shape[-1])).astype(dtype)
+    mask = _mask(kind, L, S, dtype)
+    args = (q, k) if mask is None else (q, k, mask)
+    p, p_plain = both(monkeypatch, lambda: AttentionWeights(0.25, False).forward(*args))
+    assert same(p, p_plain)
+    gp = rng.standard_normal(p.shape).astype(dtype)
+    grads = both(monkeypatch, lambda: AttentionWeightsGrad(0.25, False).forward(q, k, p, gp))
+    assert all(same(a, b) for a, b in zip(*grads))
+    if kind == "a row all masked":
+        assert not p[..., 0, :].any()  # a row with every key masked gives 0, not nan
+
+
+def test_attention_with_other_masks_keeps_numpy(kernels, monkeypatch):
+    rng = np.random.default_rng(4)
+    q, k = (rng.standard_normal((3, 2, 8, 4)).astype(np.float32) for _ in range(2))
+    for shape, dtype in [((2, 8, 8), np.float32), ((8, 1), np.float32), ((8, 8), np.float64)]:
+        mask = rng.standard_normal(shape).astype(dtype)
+        fused, plain = both(monkeypatch,
+                            lambda m=mask: AttentionWeights(0.5, False).forward(q, k, m))
+        assert same(fused, plain)
+
+
+def test_a_transformer_trains_to_the_same_bits(kernels, monkeypatch):
+    def run(compiled):
+        cr.manual_seed(0)
+        layer = cr.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+        head = cr.nn.Linear(16, 5)
+        params = list(layer.parameters()) + list(head.parameters())
+        opt = cr.optim.Adam(params, lr=1e-2)
+        rng = np.random.default_rng(0)
+        x = cr.tensor(rng.standard_normal((4, 6, 16)).astype(np.float32))
+        y = cr.tensor(rng.integers(0, 5, (4 * 6,)))
+        mask = cr.nn.Transformer.generate_square_subsequent_mask(6)
+
+        def step():
+            opt.zero_grad()
+            loss = F.cross_entropy(head(layer(x, src_mask=mask)).reshape(-1, 5), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        step = cr.compile(step) if compiled else step
+        losses = [float(step().item()) for _ in range(4)]
+        return losses, [p.numpy().copy() for p in params]
+
+    (losses, weights), (losses0, weights0) = both(monkeypatch, lambda: run(False))
+    assert losses == losses0 and all(same(a, b) for a, b in zip(weights, weights0))
+    assert losses[-1] < losses[0]
+    c_losses, c_weights = run(True)  # compiled with the kernels: eager's bits
+    assert c_losses == losses and all(same(a, b) for a, b in zip(c_weights, weights))
+
+
+def test_fits_takes_contiguous_numpy_floats_of_one_dtype():
+    a = np.zeros((3, 4), np.float32)
+    assert _numba.fits(a, a.reshape(-1))
+    assert not _numba.fits(a, a.astype(np.float64))
+    assert not _numba.fits(a.T)
+    assert not _numba.fits(a.astype(np.int64))
+    assert not _numba.fits(a, np.zeros((3, 4), np.float16))
+
+
+@pytest.mark.parametrize("switch", ["1", "0"])
+def test_numba_is_imported_on_first_use_only_and_can_be_switched_off(switch):
+    code = ("import sys, chainrule, chainrule._numba as k; print('numba' in sys.modules); "
+            "print(k.enabled())")
+    env = dict(os.environ, CHAINRULE_NUMBA=switch)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    try:
+        import numba  # noqa: F401
+        available = switch == "1"
+    except ImportError:
+        available = False
+    assert out == ["False", str(available)]
+
+
+def test_without_numba_get_returns_none(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    monkeypatch.setattr(_numba, "_loaded", False)
+    monkeypatch.setattr(_numba, "_kernels", None)
+    assert _numba.get() is None and not _numba.enabled()
+
+
+def test_the_benchmark_of_the_loops_runs(kernels, capsys):
+    from bench import numba_loops
+
+    numba_loops.main(["--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "layer_norm backward" in out and "Adam step, W1's 235,146 parameters" in out
+    assert "the same bits" in out

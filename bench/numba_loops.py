@@ -23,6 +23,8 @@ from chainrule import _numba  # noqa: E402
 def cases():
     """[(name, make)]: make() returns (run, result), fresh inputs for each mode"""
     from chainrule.ops.attention import AttentionWeights, AttentionWeightsGrad
+    from chainrule.ops.elementwise import Relu, ReluGrad
+    from chainrule.ops.nn_ops import SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad
     from chainrule.ops.normalization import LayerNorm, LayerNormGrad
     from chainrule.ops.shape import _rows_add
 
@@ -36,6 +38,13 @@ def cases():
     w, b = rng.standard_normal(64).astype(f32), rng.standard_normal(64).astype(f32)
     _, mean, rstd = LayerNorm(1, 1e-5, True, True).forward(x, w, b)
     tokens = rng.integers(0, 64, (16, 32))
+    hidden = rng.standard_normal((512, 256)).astype(f32)
+    hidden_grad = rng.standard_normal((512, 256)).astype(f32)
+    active = np.maximum(hidden, 0)
+    logits = rng.standard_normal((512, 64)).astype(f32)
+    labels = tokens.reshape(-1)
+    _, probs = SoftmaxCrossEntropy(True).forward(logits, labels)
+    one = np.ones((), f32)
 
     def rows_add():
         out = np.zeros((64, 64), f32)
@@ -67,6 +76,12 @@ def cases():
          lambda: lambda: LayerNorm(1, 1e-5, True, True).forward(x, w, b)),
         ("layer_norm backward",
          lambda: lambda: LayerNormGrad(1, 1e-5, True, True, True).forward(x, mean, rstd, w, b, g)),
+        ("ReLU (512, 256)", lambda: lambda: Relu().forward(hidden)),
+        ("ReLU's gradient", lambda: lambda: ReluGrad().forward(hidden_grad, active)),
+        ("cross-entropy (512, 64)", lambda: lambda: SoftmaxCrossEntropy(True).forward(
+            logits, labels)),
+        ("cross-entropy's gradient", lambda: lambda: SoftmaxCrossEntropyGrad(True, -100).forward(
+            probs, labels, one)),
         ("embedding backward (512 rows into 64)", lambda: rows_add),
         ("Adam step, W7's 108,224 parameters", adam(108_224)),
         ("Adam step, W1's 235,146 parameters", adam(235_146)),

@@ -67,6 +67,10 @@ def _load():
         softmax_divide = staticmethod(jit(softmax_divide))
         softmax_grad_products = staticmethod(jit(softmax_grad_products))
         softmax_grad = staticmethod(jit(softmax_grad))
+        relu = staticmethod(jit(relu))
+        relu_grad = staticmethod(jit(relu_grad))
+        ce_shift = staticmethod(jit(ce_shift))
+        ce_grad = staticmethod(jit(ce_grad))
 
     _kernels = Kernels
     return _kernels
@@ -251,3 +255,44 @@ def softmax_grad(gp, p, dot, scale, out):
         r = dot[i]
         for j in range(gp.shape[1]):
             out[i, j] = ((gp[i, j] - r) * p[i, j]) * scale
+
+
+def relu(x, out, zero):
+    """out = max(x, 0) as np.maximum(x, 0) gives it: nan stays nan, -0.0 becomes 0.0 (flat)"""
+    for i in range(x.shape[0]):
+        v = x[i]
+        out[i] = v if v > zero or v != v else zero
+
+
+def relu_grad(g, r, out, one, zero):
+    """out = g (r > 0), the mask a factor 1 or 0 in g's dtype, as NumPy multiplies (flat)"""
+    for i in range(g.shape[0]):
+        out[i] = g[i] * (one if r[i] > zero else zero)
+
+
+def ce_shift(x, out):
+    """out = x - max_j x_j per row (cross-entropy's shifted logits; a nan makes the max nan,
+    as np.maximum.reduce)"""
+    rows, n = x.shape
+    for i in range(rows):
+        m, nans = x[i, 0], 0
+        for j in range(n):
+            m = max(m, x[i, j])
+            nans += x[i, j] != x[i, j]
+        if nans:
+            for j in range(n):
+                if x[i, j] != x[i, j]:
+                    m = x[i, j]
+        for j in range(n):
+            out[i, j] = x[i, j] - m
+
+
+def ce_grad(p, labels, one, scale, out):
+    """out = (p - onehot(labels)) scale  (cross-entropy's gradient, every label in range)"""
+    for i in range(p.shape[0]):
+        y = labels[i]
+        for j in range(p.shape[1]):
+            v = p[i, j]
+            if j == y:
+                v = v - one
+            out[i, j] = v * scale

@@ -276,3 +276,57 @@ def test_the_benchmark_of_the_loops_runs(kernels, capsys):
     out = capsys.readouterr().out
     assert "layer_norm backward" in out and "Adam step, W1's 235,146 parameters" in out
     assert "the same bits" in out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(512, 256), (7,), (3, 4, 5), ()])
+def test_relu_and_its_gradient_are_numpys_bits(kernels, monkeypatch, dtype, shape):
+    from chainrule.ops.elementwise import Relu, ReluGrad
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    if x.size >= 7:
+        flat = x.reshape(-1)
+        flat[:7] = [-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, -1e-45]
+        g.reshape(-1)[:3] = [np.nan, -2.0, -0.0]
+    y, y0 = both(monkeypatch, lambda: Relu().forward(x))
+    assert same(y, y0)
+    if x.size >= 7:
+        assert not np.signbit(y.reshape(-1)[0]) and np.isnan(y.reshape(-1)[2])
+    into = both(monkeypatch, lambda: Relu().forward_into(np.empty_like(x), x))
+    assert same(*into) and same(into[0], y)
+    inplace = both(monkeypatch, lambda: Relu().forward_into(a := x.copy(), a))
+    assert same(*inplace) and same(inplace[0], y)
+    gx, gx0 = both(monkeypatch, lambda: ReluGrad().forward(g, y))
+    assert same(gx, gx0)
+    into = both(monkeypatch, lambda: ReluGrad().forward_into(np.empty_like(g), g, y))
+    assert same(*into) and same(into[0], gx)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # (NumPy's inf - inf row)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_and_its_gradient_are_numpys_bits(kernels, monkeypatch, dtype, reduction):
+    rng = np.random.default_rng(6)
+    x0 = (rng.standard_normal((512, 64)) * 4).astype(dtype)
+    x0[3, 5] = np.nan
+    x0[4] = -np.inf
+    x0[5, 7] = np.inf
+    labels = rng.integers(0, 64, 512)
+
+    def run():
+        x = cr.tensor(x0, requires_grad=True)
+        loss = F.cross_entropy(x, cr.tensor(labels), reduction=reduction)
+        loss.backward()
+        return loss.numpy(), x.grad.numpy()
+
+    fused, plain = both(monkeypatch, run)
+    assert all(same(a, b) for a, b in zip(fused, plain))
+    clean = np.delete(np.arange(512), [3, 4, 5])  # and the finite rows are torch's numbers
+    x = cr.tensor(x0[clean], requires_grad=True)
+    F.cross_entropy(x, cr.tensor(labels[clean])).backward()
+    e = np.exp(x0[clean].astype(np.float64) - x0[clean].max(1, keepdims=True))
+    soft = e / e.sum(1, keepdims=True)
+    soft[np.arange(len(clean)), labels[clean]] -= 1
+    np.testing.assert_allclose(x.grad.numpy(), soft / len(clean), rtol=1e-4, atol=1e-9)

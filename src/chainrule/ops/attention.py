@@ -180,13 +180,25 @@ class AttentionWeightsGrad(Nondifferentiable):
         kernels = _numba.get()
         if kernels is not None and not self.need_mask and p.size and _numba.fits(p, gp):
             gs = _fused_grad(kernels, p, gp, self.scale)
-            return (np.matmul(gs, k), np.matmul(np.swapaxes(gs, -1, -2), q),
-                    np.zeros((), q.dtype))
+            return _product_like(gs, k, q), _product_like(np.swapaxes(gs, -1, -2), q, k), \
+                np.zeros((), q.dtype)
         gs = gp - _row_dot(gp, p)
         gs *= p
         gmask = gs.copy() if self.need_mask else np.zeros((), q.dtype)
         gs *= self.scale
-        return np.matmul(gs, k), np.matmul(np.swapaxes(gs, -1, -2), q), gmask
+        return _product_like(gs, k, q), _product_like(np.swapaxes(gs, -1, -2), q, k), gmask
+
+
+def _product_like(a, b, like):
+    """a @ b written in the memory order of `like` (the input it is the gradient of) when the
+    shapes agree: heads split from a projection give q, k as permuted views, and their
+    gradients laid out the same way permute back to a contiguous array that reshapes without
+    a copy (BLAS writes the strided rows directly)."""
+    if type(like) is not np.ndarray or like.flags.c_contiguous or \
+            a.shape[:-1] + b.shape[-1:] != like.shape or np.broadcast_shapes(
+                a.shape[:-2], b.shape[:-2]) != like.shape[:-2]:
+        return np.matmul(a, b)
+    return np.matmul(a, b, out=np.empty_like(like))
 
 
 class BoolMaskBias(Nondifferentiable):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.core.backend import to_like, xp_of
 from chainrule.core.function import Function
 from chainrule.core.tensor import Tensor, from_array
@@ -138,10 +139,20 @@ class Relu(Function):
     into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, x):
+        # with numba: one pass, the same bits (NumPy's maximum with a scalar is ~3x slower)
+        kernels = _numba.get()
+        if kernels is not None and _numba.fits(x):
+            out = np.empty_like(x)
+            kernels.relu(x.reshape(-1), out.reshape(-1), x.dtype.type(0))
+            return out
         return np.maximum(x, 0)
 
     def forward_into(self, out, x):
         """forward, written into out (the result's shape and dtype; may be x)."""
+        kernels = _numba.get()
+        if kernels is not None and _numba.fits(out, x):
+            kernels.relu(x.reshape(-1), out.reshape(-1), x.dtype.type(0))
+            return out
         return np.maximum(x, 0, out=out)
 
     def vjp(self, g):
@@ -155,11 +166,25 @@ class ReluGrad(Function):
     into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, g, r):
+        kernels = _numba.get()
+        if kernels is not None and _numba.fits(g, r) and g.shape == r.shape:
+            out = np.empty_like(g)
+            return self._fused(kernels, out, g, r)
         return g * (r > 0)
 
     def forward_into(self, out, g, r):
         """forward, written into out (the result's shape and dtype; may be g or r)."""
+        kernels = _numba.get()
+        if kernels is not None and _numba.fits(out, g, r) and g.shape == r.shape:
+            return self._fused(kernels, out, g, r)
         return np.multiply(g, r > 0, out=out)
+
+    @staticmethod
+    def _fused(kernels, out, g, r):
+        """g (r > 0) in one pass (numba): the same bits as NumPy's two"""
+        c = g.dtype.type
+        kernels.relu_grad(g.reshape(-1), r.reshape(-1), out.reshape(-1), c(1), c(0))
+        return out
 
     def vjp(self, gg):
         return ReluGrad()(gg, self.inputs[1]), None

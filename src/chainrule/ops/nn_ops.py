@@ -6,6 +6,7 @@ clamped logs)."""
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.core import mode as _mode
 from chainrule.core.backend import defer_check, errstate, xp_of
 from chainrule.core.engine import leaf_grad_memory
@@ -118,7 +119,12 @@ class SoftmaxCrossEntropy(Function):
         if type(x) is not np.ndarray:
             return self._forward_device(x, labels)
         n, classes = x.shape
-        p = x - _max_reduce(x, 1, None, None, True)  # shifted: exp cannot overflow
+        kernels = _numba.get()
+        if kernels is not None and n and classes and _numba.fits(x):  # one pass, the same bits
+            p = np.empty_like(x)
+            kernels.ce_shift(x, p)
+        else:
+            p = x - _max_reduce(x, 1, None, None, True)  # shifted: exp cannot overflow
         if _all_classes(labels, classes):  # the common case: nothing ignored
             picked = p.reshape(-1).take(_flat_positions(n, classes, labels))
             np.exp(p, out=p)
@@ -192,6 +198,12 @@ class SoftmaxCrossEntropyGrad(Nondifferentiable):
             if _all_classes(labels, classes):  # nothing ignored: one factor
                 one = p.dtype.type(1)
                 share = one / p.dtype.type(n) if self.mean else one  # (in p's dtype)
+                kernels = _numba.get()
+                if kernels is not None and np.ndim(g) == 0 and g.dtype == p.dtype and \
+                        _numba.fits(p) and labels.ndim == 1:  # numba: one pass, the same bits
+                    gx = np.empty_like(p)
+                    kernels.ce_grad(p, labels, one, p.dtype.type(share * g), gx)
+                    return gx
                 gx = p.copy()
                 gx.reshape(-1)[_flat_positions(n, classes, labels)] -= one
                 gx *= share * g  # (share * g, as the column w * g holds it)

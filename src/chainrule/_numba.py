@@ -52,7 +52,13 @@ def _load():
         import numba
     except ImportError:
         return None
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    def jit(fn):  # cached where numba can write (beside this file, or the user's cache)
+        fn = getattr(fn, "py_func", fn)  # (a helper compiled by an earlier load: its source)
+        try:
+            return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+        except RuntimeError:  # ("no locator available": nowhere to write a cache)
+            return numba.njit(nogil=True, error_model="numpy")(fn)
+
     namespace = globals()
     namespace["_pairwise_rows"] = jit(_pairwise_rows)  # (a helper: the kernels call it)
 

@@ -330,3 +330,24 @@ def test_cross_entropy_and_its_gradient_are_numpys_bits(kernels, monkeypatch, dt
     soft = e / e.sum(1, keepdims=True)
     soft[np.arange(len(clean)), labels[clean]] -= 1
     np.testing.assert_allclose(x.grad.numpy(), soft / len(clean), rtol=1e-4, atol=1e-9)
+
+
+def test_kernels_compile_uncached_where_numba_cannot_write_a_cache(kernels, monkeypatch):
+    import numba
+
+    real = numba.njit
+
+    def njit(*args, cache=False, **kw):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available for file")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(numba, "njit", njit)
+    monkeypatch.setattr(_numba, "_loaded", False)
+    monkeypatch.setattr(_numba, "_kernels", None)
+    fresh = _numba.get()
+    assert fresh is not None and fresh is not kernels
+    x = np.array([-1.0, 2.0, -0.0], np.float32)
+    out = np.empty_like(x)
+    fresh.relu(x, out, np.float32(0))
+    assert same(out, np.maximum(x, 0))

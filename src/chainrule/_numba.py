@@ -13,6 +13,7 @@ arrays a kernel does not take (not C-contiguous NumPy float32/float64 of one dty
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -51,6 +52,10 @@ def _load():
     try:
         import numba
     except ImportError:
+        return None
+    except Exception as e:  # an installed numba that cannot load (its NumPy too new, ...)
+        warnings.warn(f"chainrule: numba could not be imported ({type(e).__name__}: {e}); "
+                      f"computing with NumPy only", RuntimeWarning, stacklevel=3)
         return None
     def jit(fn):  # cached where numba can write (beside this file, or the user's cache)
         fn = getattr(fn, "py_func", fn)  # (a helper compiled by an earlier load: its source)

@@ -351,3 +351,40 @@ def test_kernels_compile_uncached_where_numba_cannot_write_a_cache(kernels, monk
     out = np.empty_like(x)
     fresh.relu(x, out, np.float32(0))
     assert same(out, np.maximum(x, 0))
+
+
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32, np.int8, np.uint8, np.uint32,
+                                         np.uint64])
+def test_index_and_label_dtypes(kernels, monkeypatch, index_dtype):
+    rng = np.random.default_rng(8)
+    index = rng.integers(0, 10, 40).astype(index_dtype)
+    g = rng.standard_normal((40, 3)).astype(np.float32)
+    fused, plain = both(monkeypatch, lambda: (_rows_add(o := np.zeros((10, 3), np.float32),
+                                                        index, g), o)[1])
+    assert same(fused, plain)
+    x0 = rng.standard_normal((40, 10)).astype(np.float32)
+
+    def run():
+        x = cr.tensor(x0, requires_grad=True)
+        F.cross_entropy(x, cr.tensor(index)).backward()
+        return x.grad.numpy()
+
+    assert same(*both(monkeypatch, run))
+
+
+def test_a_numba_that_cannot_load_warns_and_leaves_numpy(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def broken(name, *args, **kw):
+        if name == "numba":
+            raise SystemError("numba needs an older NumPy")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    monkeypatch.setattr(_numba, "_loaded", False)
+    monkeypatch.setattr(_numba, "_kernels", None)
+    monkeypatch.delenv("CHAINRULE_NUMBA", raising=False)
+    with pytest.warns(RuntimeWarning, match="numba could not be imported.*older NumPy"):
+        assert _numba.get() is None

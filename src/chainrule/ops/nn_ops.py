@@ -202,7 +202,8 @@ class SoftmaxCrossEntropyGrad(Nondifferentiable):
                 if kernels is not None and np.ndim(g) == 0 and g.dtype == p.dtype and \
                         _numba.fits(p) and labels.ndim == 1:  # numba: one pass, the same bits
                     gx = np.empty_like(p)
-                    kernels.ce_grad(p, labels, one, p.dtype.type(share * g), gx)
+                    kernels.ce_grad(p, labels.astype(np.int64, copy=False), one,
+                                    p.dtype.type(share * g), gx)
                     return gx
                 gx = p.copy()
                 gx.reshape(-1)[_flat_positions(n, classes, labels)] -= one
@@ -224,8 +225,9 @@ def _all_classes(labels, classes):
 
 def _flat_positions(n, classes, labels):
     """The positions of x[i, labels[i]] in an (n, classes) C-contiguous x, flattened (take
-    and put with them are cheaper than indexing with two index arrays)."""
-    return np.arange(0, n * classes, classes) + labels
+    and put with them are cheaper than indexing with two index arrays; labels as int64, since
+    uint64 plus int64 is float64)."""
+    return np.arange(0, n * classes, classes) + labels.astype(np.int64, copy=False)
 
 
 def _range_message(op, classes, ignore_index):

@@ -107,7 +107,8 @@ def _rows_add(out, index, g):
     if idx.size == 0:
         return
     kernels = _numba.get()
-    if kernels is not None and out.size:  # the same sums, in one pass in numba
+    if kernels is not None and out.size and (idx.dtype.kind == "i" or idx.itemsize < 8):
+        # the same sums, in one pass in numba (a uint64 index plus an int64 is a float there)
         rows = g.reshape((idx.size, -1))
         if _numba.fits(out, rows):
             bad = kernels.rows_add(out.reshape(n, -1), idx, rows)

@@ -4,19 +4,26 @@ Each kernel performs, element by element, the IEEE operations of the NumPy code 
 for, in the same order and precision (numba without fastmath contracts no multiply-add), so its
 results are NumPy's bit for bit: numba changes the speed, never a number. Reductions stay in
 NumPy/BLAS, whose summation order is their own; a kernel fuses only the elementwise passes
-around them. tests/test_numba.py checks every kernel against the NumPy code it replaces.
+around them. tests/perf/test_numba.py checks every kernel against the NumPy code it
+replaces.
 
 Kernels compile on first use (numba's import takes ~0.5 s, each new signature ~1 s, then it is
 read from numba's cache). ``CHAINRULE_NUMBA=0`` turns them off; ``enabled()`` says whether they
 are on. Callers ask ``get()`` and keep their NumPy code for when it returns None, and for
-arrays a kernel does not take (not C-contiguous NumPy float32/float64 of one dtype).
+arrays a kernel does not take (not C-contiguous NumPy float32/float64 of one dtype). Where
+numba has nowhere to write its cache the kernels compile uncached; an installed numba that
+fails to import warns once and leaves NumPy.
 """
 
 import os
+import types
 import warnings
 
 import numpy as np
 
+KERNELS = ("adam", "rows_add", "ln_centered_squares", "ln_affine", "ln_grad_products",
+           "ln_grad_input", "softmax_shift", "softmax_divide", "softmax_grad_products",
+           "softmax_grad", "relu", "relu_grad", "ce_shift", "ce_grad")
 _loaded = False
 _kernels = None
 
@@ -57,6 +64,7 @@ def _load():
         warnings.warn(f"chainrule: numba could not be imported ({type(e).__name__}: {e}); "
                       f"computing with NumPy only", RuntimeWarning, stacklevel=3)
         return None
+
     def jit(fn):  # cached where numba can write (beside this file, or the user's cache)
         fn = getattr(fn, "py_func", fn)  # (a helper compiled by an earlier load: its source)
         try:
@@ -66,24 +74,7 @@ def _load():
 
     namespace = globals()
     namespace["_pairwise_rows"] = jit(_pairwise_rows)  # (a helper: the kernels call it)
-
-    class Kernels:
-        adam = staticmethod(jit(adam))
-        rows_add = staticmethod(jit(rows_add))
-        ln_centered_squares = staticmethod(jit(ln_centered_squares))
-        ln_affine = staticmethod(jit(ln_affine))
-        ln_grad_products = staticmethod(jit(ln_grad_products))
-        ln_grad_input = staticmethod(jit(ln_grad_input))
-        softmax_shift = staticmethod(jit(softmax_shift))
-        softmax_divide = staticmethod(jit(softmax_divide))
-        softmax_grad_products = staticmethod(jit(softmax_grad_products))
-        softmax_grad = staticmethod(jit(softmax_grad))
-        relu = staticmethod(jit(relu))
-        relu_grad = staticmethod(jit(relu_grad))
-        ce_shift = staticmethod(jit(ce_shift))
-        ce_grad = staticmethod(jit(ce_grad))
-
-    _kernels = Kernels
+    _kernels = types.SimpleNamespace(**{name: jit(namespace[name]) for name in KERNELS})
     return _kernels
 
 

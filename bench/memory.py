@@ -7,7 +7,9 @@ Peak RSS: a fresh process per peer runs 50 W1 steps, batch 128 (bench/worker.py 
 `python -m bench` reports it). Growth: a fresh process runs 200 warm-up steps, reads its
 resident set (/proc/self/statm), runs `steps` more and reads it again; a leak of a few bytes
 per step shows as MiB over 10,000 steps. Neither is a timing, so a loaded machine does not
-change them (acceptance: peak <= 46 MiB, growth < 1 MiB over 10,000 steps).
+change them (acceptance: peak <= 46 MiB, growth < 1 MiB over 10,000 steps). With numba
+installed the chainrule peers run its kernels, whose LLVM adds ~120 MiB to the peak (the
+first line says which ran; CHAINRULE_NUMBA=0 measures NumPy only).
 """
 
 import argparse
@@ -60,6 +62,10 @@ def main(argv=None):
         before, after = growth(args.growth_only, args.workload, args.batch, args.steps)
         print(json.dumps({"before": before, "after": after}))
         return
+    from bench.run import numba_on
+
+    print("chainrule with numba's kernels (numba's LLVM: ~120 MiB of the peak; "
+          "CHAINRULE_NUMBA=0 for NumPy only)" if numba_on() else "chainrule, NumPy only")
     for peer in args.peers:
         peak = _fresh(["-m", "bench.worker", "--rss", peer])["rss_mib"]
         g = _fresh(["-m", __spec__.name, "--growth-only", peer, "--steps", str(args.steps),

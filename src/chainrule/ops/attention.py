@@ -194,9 +194,8 @@ def _product_like(a, b, like):
     shapes agree: heads split from a projection give q, k as permuted views, and their
     gradients laid out the same way permute back to a contiguous array that reshapes without
     a copy (BLAS writes the strided rows directly)."""
-    if type(like) is not np.ndarray or like.flags.c_contiguous or \
-            a.shape[:-1] + b.shape[-1:] != like.shape or np.broadcast_shapes(
-                a.shape[:-2], b.shape[:-2]) != like.shape[:-2]:
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    if type(like) is not np.ndarray or like.flags.c_contiguous or shape != like.shape:
         return np.matmul(a, b)
     return np.matmul(a, b, out=np.empty_like(like))
 

@@ -139,16 +139,13 @@ class Relu(Function):
     into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, x):
-        # with numba: one pass, the same bits (NumPy's maximum with a scalar is ~3x slower)
-        kernels = _numba.get()
-        if kernels is not None and _numba.fits(x):
-            out = np.empty_like(x)
-            kernels.relu(x.reshape(-1), out.reshape(-1), x.dtype.type(0))
-            return out
+        if _numba.get() is not None and _numba.fits(x):
+            return self.forward_into(np.empty_like(x), x)
         return np.maximum(x, 0)
 
     def forward_into(self, out, x):
         """forward, written into out (the result's shape and dtype; may be x)."""
+        # numba: one pass, the same bits (NumPy's maximum with a scalar is ~3x slower)
         kernels = _numba.get()
         if kernels is not None and _numba.fits(out, x):
             kernels.relu(x.reshape(-1), out.reshape(-1), x.dtype.type(0))
@@ -166,25 +163,18 @@ class ReluGrad(Function):
     into_inplace = True  # forward_into may write over an input of out's shape
 
     def forward(self, g, r):
-        kernels = _numba.get()
-        if kernels is not None and _numba.fits(g, r) and g.shape == r.shape:
-            out = np.empty_like(g)
-            return self._fused(kernels, out, g, r)
+        if _numba.get() is not None and _numba.fits(g, r) and g.shape == r.shape:
+            return self.forward_into(np.empty_like(g), g, r)
         return g * (r > 0)
 
     def forward_into(self, out, g, r):
         """forward, written into out (the result's shape and dtype; may be g or r)."""
-        kernels = _numba.get()
+        kernels = _numba.get()  # (numba: one pass, the same bits as NumPy's two)
         if kernels is not None and _numba.fits(out, g, r) and g.shape == r.shape:
-            return self._fused(kernels, out, g, r)
+            c = g.dtype.type
+            kernels.relu_grad(g.reshape(-1), r.reshape(-1), out.reshape(-1), c(1), c(0))
+            return out
         return np.multiply(g, r > 0, out=out)
-
-    @staticmethod
-    def _fused(kernels, out, g, r):
-        """g (r > 0) in one pass (numba): the same bits as NumPy's two"""
-        c = g.dtype.type
-        kernels.relu_grad(g.reshape(-1), r.reshape(-1), out.reshape(-1), c(1), c(0))
-        return out
 
     def vjp(self, gg):
         return ReluGrad()(gg, self.inputs[1]), None

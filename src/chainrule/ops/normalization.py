@@ -43,10 +43,9 @@ def _stats(x, k, eps):
 
 def _fused_stats(kernels, rows, eps, scratch):
     """(mean, rstd) of each row, as _stats computes them, with (x - mean)² fused into scratch"""
-    ones = np.full(rows.shape[1], 1.0 / rows.shape[1], rows.dtype)
-    mean = rows @ ones
+    mean = _mean(rows, 1).reshape(-1)
     kernels.ln_centered_squares(rows, mean, scratch)
-    var = scratch @ ones
+    var = _mean(scratch, 1).reshape(-1)
     var += eps
     return mean, 1.0 / np.sqrt(var)
 
@@ -79,8 +78,7 @@ def _fused_backward(kernels, x, mean, rstd, w, g, k, eps):
     g_xhat = np.empty_like(rows) if has_w else gy_xhat
     kernels.ln_grad_products(rows, mean, rstd, grows, w.reshape(-1) if has_w else rows[0],
                              has_w, gy, gy_xhat, g_xhat)
-    ones = np.full(n, 1.0 / n, x.dtype)
-    mean_gy, mean_gy_xhat = gy @ ones, gy_xhat @ ones
+    mean_gy, mean_gy_xhat = _mean(gy, 1).reshape(-1), _mean(gy_xhat, 1).reshape(-1)
     gx = gy_xhat  # (its row means are taken: the buffer is free)
     kernels.ln_grad_input(rows, mean, rstd, gy, mean_gy, mean_gy_xhat, gx)
     return gx.reshape(x.shape), (g_xhat if has_w else None)

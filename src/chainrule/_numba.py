@@ -21,9 +21,10 @@ import warnings
 
 import numpy as np
 
-KERNELS = ("adam", "rows_add", "ln_centered_squares", "ln_affine", "ln_grad_products",
-           "ln_grad_input", "softmax_shift", "softmax_divide", "softmax_grad_products",
-           "softmax_grad", "relu", "relu_grad", "ce_shift", "ce_grad")
+KERNELS = ("adam", "sgd", "sgd_momentum", "rows_add", "ln_centered_squares", "ln_affine",
+           "ln_grad_products", "ln_grad_input", "softmax_shift", "softmax_divide",
+           "softmax_grad_products", "softmax_grad", "relu", "relu_grad", "ce_shift", "ce_grad",
+           "sigmoid_negate", "sigmoid_finish")
 _loaded = False
 _kernels = None
 
@@ -88,6 +89,20 @@ def adam(p, d, m, v, c1, c2, beta2, eps_s, step_s):
         vi = v[i] * beta2 + (d[i] * d[i]) * c2
         v[i] = vi
         p[i] = p[i] + (mi / (np.sqrt(vi) + eps_s)) * step_s
+
+
+def sgd(p, d, step_s):
+    """p += d s  (optim/sgd.py's passes without momentum)"""
+    for i in range(p.shape[0]):
+        p[i] = p[i] + d[i] * step_s
+
+
+def sgd_momentum(p, d, b, mu, step_s):
+    """b = b μ + d;  p += b s  (optim/sgd.py's passes with momentum, no dampening)"""
+    for i in range(p.shape[0]):
+        bi = b[i] * mu + d[i]
+        b[i] = bi
+        p[i] = p[i] + bi * step_s
 
 
 def rows_add(out, index, g):
@@ -270,6 +285,22 @@ def relu_grad(g, r, out, one, zero):
     """out = g (r > 0), the mask a factor 1 or 0 in g's dtype, as NumPy multiplies (flat)"""
     for i in range(g.shape[0]):
         out[i] = g[i] * (one if r[i] > zero else zero)
+
+
+def sigmoid_negate(x, out, limit):
+    """out = -x; whether some entry of out exceeds limit (so that e^out overflows; flat)"""
+    big = False
+    for i in range(x.shape[0]):
+        v = -x[i]
+        out[i] = v
+        big |= v > limit
+    return big
+
+
+def sigmoid_finish(y, one):
+    """y = 1 / (y + 1) in place: sigmoid's passes after e^-x (flat)"""
+    for i in range(y.shape[0]):
+        y[i] = one / (y[i] + one)
 
 
 def ce_shift(x, out):

@@ -388,3 +388,97 @@ def test_a_numba_that_cannot_load_warns_and_leaves_numpy(monkeypatch):
     monkeypatch.delenv("CHAINRULE_NUMBA", raising=False)
     with pytest.warns(RuntimeWarning, match="numba could not be imported.*older NumPy"):
         assert _numba.get() is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(32, 16), (7,), (3, 4, 5), ()])
+def test_sigmoid_is_numpys_bits(kernels, monkeypatch, dtype, shape):
+    from chainrule.ops.special import Sigmoid
+
+    rng = np.random.default_rng(6)
+    x = np.asarray(rng.standard_normal(shape) * 40, dtype)  # some e^-x overflow in float32
+    if x.size >= 7:
+        x.reshape(-1)[:7] = [-0.0, np.nan, np.inf, -np.inf, -1e4, 1e4, -89.0]
+    calls = []
+    real = _numba.get
+    monkeypatch.setattr(_numba, "get", lambda: calls.append(1) or real())
+    with np.errstate(over="raise"):  # the overflow of e^-x never reaches the user
+        y, y0 = both(monkeypatch, lambda: Sigmoid().forward(x))
+        assert same(y, y0)
+        into = both(monkeypatch, lambda: Sigmoid().forward_into(np.empty_like(x), x))
+        assert same(*into) and same(into[0], y)
+        inplace = both(monkeypatch, lambda: Sigmoid().forward_into(a := x.copy(), a))
+        assert same(*inplace) and same(inplace[0], y)
+    assert calls  # the kernel path was asked
+    with np.errstate(over="ignore"):
+        exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    np.testing.assert_allclose(y, exact, rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny)
+    if x.size >= 7:
+        assert y.reshape(-1)[4] == 0.0 and y.reshape(-1)[5] == 1.0 and np.isnan(y.reshape(-1)[1])
+
+
+def test_sigmoid_of_a_non_contiguous_input_keeps_numpy(kernels, monkeypatch):
+    from chainrule.ops.special import Sigmoid
+
+    x = np.random.default_rng(7).standard_normal((6, 8)).astype(np.float32)[:, ::2]
+    y, y0 = both(monkeypatch, lambda: Sigmoid().forward(x))
+    assert same(y, y0) and y.shape == (6, 4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.1},
+                                     {"momentum": 0.9, "nesterov": True},
+                                     {"momentum": 0.5, "weight_decay": 0.1},
+                                     {"maximize": True}])
+def test_sgd_steps_are_numpys_bits(kernels, monkeypatch, dtype, options):
+    def run():
+        rng = np.random.default_rng(0)
+        params = [cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
+                  for s in [(130, 130), (5,), (3, 2, 4)]]  # 16,929: over both kernels' floors
+        opt = cr.optim.SGD(params, lr=1e-2, **options)
+        start = params[0].numpy().copy()
+        for _ in range(20):
+            for p in params:  # gradients from 1e-8 to 1e3
+                p.grad = cr.tensor((rng.standard_normal(p.shape) *
+                                    10.0 ** rng.uniform(-8, 3)).astype(dtype))
+            opt.step()
+        state = [opt.state[p]["momentum_buffer"].numpy().copy() for p in params
+                 if "momentum_buffer" in opt.state[p]]
+        return [p.numpy().copy() for p in params] + state + [start]
+
+    fused, plain = both(monkeypatch, run)
+    assert len(fused) == len(plain) and all(same(a, b) for a, b in zip(fused, plain))
+    assert np.abs(fused[0] - fused[-1]).min() > 0  # every weight moved
+
+
+def test_sgd_runs_the_kernels(kernels, monkeypatch):
+    calls = []
+    fake = type("K", (), {
+        "sgd": staticmethod(lambda *a: calls.append(("sgd", a[0].size)) or kernels.sgd(*a)),
+        "sgd_momentum": staticmethod(lambda *a: calls.append(("momentum", a[0].size))
+                                     or kernels.sgd_momentum(*a))})
+    monkeypatch.setattr(_numba, "get", lambda: fake)
+    w = cr.tensor(np.ones((40, 30), np.float32), requires_grad=True)
+    opt = cr.optim.SGD([w], lr=0.1, momentum=0.9)
+    for _ in range(2):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    assert calls == [("momentum", 1200)]  # the first step creates the buffer with NumPy
+    # w1 = 1 - 0.1 * 2 = 0.8; b2 = 0.9 * 2 + 1.6 = 3.4; w2 = 0.8 - 0.34 = 0.46
+    np.testing.assert_allclose(w.numpy(), 0.46, rtol=1e-6)
+    calls.clear()
+    for n, expected in [(16384, [("sgd", 16384)]), (16383, [])]:  # NumPy below the floor
+        v = cr.tensor(np.ones(n, np.float32), requires_grad=True)
+        plain = cr.optim.SGD([v], lr=0.5)
+        (v * v).sum().backward()
+        plain.step()
+        assert calls == expected and np.array_equal(v.numpy(), np.zeros(n, np.float32))
+        calls.clear()
+    small = cr.tensor(np.ones(1023, np.float32), requires_grad=True)
+    opt = cr.optim.SGD([small], lr=0.1, momentum=0.9)
+    for _ in range(2):
+        opt.zero_grad()
+        (small * small).sum().backward()
+        opt.step()
+    assert calls == [] and np.allclose(small.numpy(), 0.46, rtol=1e-6)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.core.backend import backend_of
 from chainrule.core.function import Function
 from chainrule.ops.arithmetic import to_tensor
@@ -14,12 +15,14 @@ from chainrule.ops.reduction import expand_reduced, normalize_axes
 from chainrule.ops.registry import op
 
 # the ufuncs' reductions called directly: np.max / np.sum add ~1 us of Python dispatch a call
-_max, _sum = np.maximum.reduce, np.add.reduce
+_max, _fmax, _sum = np.maximum.reduce, np.fmax.reduce, np.add.reduce
 
 
 # the largest x whose e^x is finite, per float dtype (a smaller bound for unlisted dtypes)
 _EXP_MAX = {np.dtype(t): float(np.log(np.finfo(t).max)) for t in (np.float16, np.float32,
                                                                   np.float64)}
+# the numba kernels' scalars, in the dtypes they take: (that bound, 1)
+_KERNEL_CONSTS = {np.dtype(t): (t(_EXP_MAX[np.dtype(t)]), t(1)) for t in (np.float32, np.float64)}
 
 
 class Sigmoid(Function):
@@ -31,25 +34,30 @@ class Sigmoid(Function):
     def forward(self, x):
         if x.dtype.kind not in "fc":
             x = x.astype(np.float64)
-        # 1 / (1 + e^-x) in place; where e^-x overflows to inf (x < -88 in float32) the result
-        # is 0, within a subnormal of the exact value, so the overflow is not worth a warning
-        # (np.errstate costs more than the whole sigmoid of a small batch: only enter it then)
-        y = np.negative(x, out=np.empty_like(x))  # (an array even for 0-d x)
-        if y.size and y.max() > _EXP_MAX.get(y.dtype, 0.0):
-            with np.errstate(over="ignore"):
-                np.exp(y, out=y)
-        else:
-            np.exp(y, out=y)
-        y += 1
-        return np.reciprocal(y, out=y)
+        return self.forward_into(np.empty_like(x), x)  # (an array even for 0-d x)
 
     def forward_into(self, out, x):
         """forward, written into out (x's shape and floating dtype; may be x)."""
         if x.dtype.kind not in "fc":
             np.copyto(out, self.forward(x))
             return out
-        y = np.negative(x, out=out)  # (the same passes as forward; the max without y.max's
-        if y.size and _max(y, None) > _EXP_MAX.get(y.dtype, 0.0):  # Python-level dispatch)
+        # 1 / (1 + e^-x) in place; where e^-x overflows to inf (x < -88 in float32) the result
+        # is 0, within a subnormal of the exact value, so the overflow is not worth a warning
+        # (np.errstate costs more than the whole sigmoid of a small batch: only enter it then)
+        kernels = _numba.get()
+        consts = _KERNEL_CONSTS.get(x.dtype) if kernels is not None else None
+        if consts is not None and _numba.fits(out, x):  # numba: e^-x's neighbours fused
+            flat = out.reshape(-1)
+            if kernels.sigmoid_negate(x.reshape(-1), flat, consts[0]):
+                with np.errstate(over="ignore"):
+                    np.exp(out, out=out)
+            else:
+                np.exp(out, out=out)
+            kernels.sigmoid_finish(flat, consts[1])
+            return out
+        limit = _EXP_MAX.get(x.dtype, 0.0)
+        y = np.negative(x, out=out)  # (NumPy: the max, nan skipped, without y.max's dispatch)
+        if y.size and (_fmax(y, None) if type(y) is np.ndarray else y.max()) > limit:
             with np.errstate(over="ignore"):
                 np.exp(y, out=y)
         else:

@@ -228,7 +228,8 @@ class Optimizer:
     def _finish(self, group, targets, flat):
         """After the update: write the flat state back, stamp the updated parameters."""
         if flat is not None:
-            flat.commit(targets[0][2], self.state)
+            if targets[0][2]:  # (a stateless update, as plain SGD's, has nothing to write back)
+                flat.commit(targets[0][2], self.state)
             self._stamp(group["params"])
         else:
             self._stamp(p for p in group["params"] if p.grad is not None)
@@ -270,7 +271,7 @@ class Optimizer:
     @effect
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns closure() if given."""
-        loss = self._closure(closure)
+        loss = None if closure is None else self._closure(closure)
         for group in self.param_groups:
             targets, flat = self._targets(group)
             for p, g, state in targets:  # arrays: one parameter's, or a whole flat group's

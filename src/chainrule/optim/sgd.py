@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from chainrule import _numba
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -42,8 +43,23 @@ class SGD(Optimizer):
         damp = float(group["dampening"])
         t, u = self._buffers(g, 2)
         d = self._direction(p, g, group, t)
+        buf = state.get("momentum_buffer") if mu != 0.0 else None
+        kernels = _numba.get()
+        # one fused pass; below ~16k entries plain SGD's two NumPy passes are faster (the
+        # kernel call costs ~1.5 us more), below ~1k momentum's four (bench/numba_loops.py)
+        if kernels is not None and (
+                (mu == 0.0 and p.size >= 16384)
+                or (buf is not None and damp == 0.0 and not group["nesterov"]
+                    and p.size >= 1024)) \
+                and _numba.fits(p, d, p if buf is None else buf._data):
+            c = p.dtype.type
+            if buf is None:
+                kernels.sgd(p.reshape(-1), d.reshape(-1), c(-lr))
+            else:
+                kernels.sgd_momentum(p.reshape(-1), d.reshape(-1), buf._data.reshape(-1), c(mu),
+                                     c(-lr))
+            return
         if mu != 0.0:
-            buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = self._new_state(p)
                 np.copyto(buf._data, d)

@@ -5,7 +5,9 @@
 Each op runs on W7's shapes (bench/transformer.py: batch 16, sequence 32, d_model 64, 4 heads)
 with the kernels and without them (chainrule/_numba.get patched to None), alternating, best
 of `repeats` blocks; the outputs are checked equal bit for bit first. Adam runs over W7's
-parameter count and W1's. Needs numba (the [fast] extra).
+parameter count and W1's, the sigmoid on W2's hidden layer, SGD with and without momentum
+over LeNet's (W3's) parameter count (W2's 65 parameters are below the SGD kernels' floors).
+Needs numba (the [fast] extra).
 """
 
 import argparse
@@ -27,6 +29,7 @@ def cases():
     from chainrule.ops.nn_ops import SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad
     from chainrule.ops.normalization import LayerNorm, LayerNormGrad
     from chainrule.ops.shape import _rows_add
+    from chainrule.ops.special import Sigmoid
 
     rng = np.random.default_rng(0)
     f32 = np.float32
@@ -51,21 +54,26 @@ def cases():
         _rows_add(out, tokens, g.reshape(512, 64))
         return out
 
-    def adam(n):
+    def optimizer(n, name, **options):
+        """make() for `name`'s step over n float32 parameters, after one first step (which
+        creates SGD's momentum buffer)"""
         import chainrule as cr
-        from chainrule.optim import Adam
+        from chainrule import optim
 
         def make():
             state = np.random.default_rng(1)
             w = cr.tensor(state.standard_normal(n).astype(f32), requires_grad=True)
-            opt = Adam([w], lr=1e-3)
+            opt = getattr(optim, name)([w], **options)
             w.grad = cr.tensor(state.standard_normal(n).astype(f32))
+            opt.step()
 
             def run():
                 opt.step()
                 return w.numpy()
             return run
         return make
+
+    w2_hidden = rng.standard_normal((32, 16)).astype(f32)
 
     return [
         ("attention weights, forward (16, 4, 32, 32)",
@@ -83,8 +91,12 @@ def cases():
         ("cross-entropy's gradient", lambda: lambda: SoftmaxCrossEntropyGrad(True, -100).forward(
             probs, labels, one)),
         ("embedding backward (512 rows into 64)", lambda: rows_add),
-        ("Adam step, W7's 108,224 parameters", adam(108_224)),
-        ("Adam step, W1's 235,146 parameters", adam(235_146)),
+        ("Adam step, W7's 108,224 parameters", optimizer(108_224, "Adam", lr=1e-3)),
+        ("Adam step, W1's 235,146 parameters", optimizer(235_146, "Adam", lr=1e-3)),
+        ("sigmoid (32, 16), W2's hidden layer", lambda: lambda: Sigmoid().forward(w2_hidden)),
+        ("SGD step, LeNet's 61,706 parameters", optimizer(61_706, "SGD", lr=0.1)),
+        ("SGD momentum 0.9, LeNet's 61,706 parameters",
+         optimizer(61_706, "SGD", lr=0.01, momentum=0.9)),
     ]
 
 

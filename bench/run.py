@@ -245,8 +245,8 @@ def print_row(workload, batch, res, peers):
         cells += f" {1 / med:>12.1f} [{1 / hi:>8.1f}-{1 / lo:>8.1f}]"
     ratios = "".join(f" {res[p][0] / res[m][0]:>9.2f}" if p in res and m in res else
                      f" {'n/a':>9}" for m, p in _ratio_columns(peers))
-    print(f"{workload + '/' + str(batch):<8}{cells}{ratios} {res['chainrule'][3]:>15.1f}",
-          flush=True)
+    faults = f"{res['chainrule'][3]:>15.1f}" if "chainrule" in res else f"{'n/a':>15}"
+    print(f"{workload + '/' + str(batch):<8}{cells}{ratios} {faults}", flush=True)
 
 
 def summary(all_results, imp, rss):

@@ -42,26 +42,33 @@ def same(a, b):
         and np.array_equal(np.signbit(a), np.signbit(b))
 
 
+def optimizer_steps(name, dtype, shapes, steps, **options):
+    """run() for `steps` steps of optim.`name` on random parameters of `shapes`, gradients
+    from 1e-8 to 1e3: [the parameters, every state tensor, the first one's start]"""
+    def run():
+        rng = np.random.default_rng(0)
+        params = [cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
+                  for s in shapes]
+        opt = getattr(cr.optim, name)(params, lr=1e-2, **options)
+        start = params[0].numpy().copy()
+        for _ in range(steps):
+            for p in params:
+                p.grad = cr.tensor((rng.standard_normal(p.shape) *
+                                    10.0 ** rng.uniform(-8, 3)).astype(dtype))
+            opt.step()
+        state = [v.numpy().copy() for p in params for k, v in sorted(opt.state[p].items())
+                 if isinstance(v, cr.Tensor) and k != "step"]
+        return [p.numpy().copy() for p in params] + state + [start]
+    return run
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", [{}, {"weight_decay": 0.1}, {"maximize": True},
                                      {"weight_decay": 0.01, "decoupled_weight_decay": True}])
 def test_adam_steps_are_numpys_bits(kernels, monkeypatch, dtype, options):
-    def run():
-        rng = np.random.default_rng(0)
-        params = [cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
-                  for s in [(7, 5), (5,), (3, 2, 4)]]
-        opt = cr.optim.Adam(params, lr=1e-2, **options)
-        start = params[0].numpy().copy()
-        for _ in range(30):
-            for p in params:  # gradients from 1e-8 to 1e3
-                p.grad = cr.tensor((rng.standard_normal(p.shape) *
-                                    10.0 ** rng.uniform(-8, 3)).astype(dtype))
-            opt.step()
-        state = [opt.state[p][key].numpy().copy() for p in params
-                 for key in ("exp_avg", "exp_avg_sq")]
-        return [p.numpy().copy() for p in params] + state + [start]
-
+    run = optimizer_steps("Adam", dtype, [(7, 5), (5,), (3, 2, 4)], 30, **options)
     fused, plain = both(monkeypatch, run)
+    assert len(fused) == len(plain) == 10  # 3 parameters, their 6 moments, the start
     assert all(same(a, b) for a, b in zip(fused, plain))
     assert np.abs(fused[0] - fused[-1]).min() > 0  # every weight moved
 
@@ -431,23 +438,11 @@ def test_sigmoid_of_a_non_contiguous_input_keeps_numpy(kernels, monkeypatch):
                                      {"momentum": 0.5, "weight_decay": 0.1},
                                      {"maximize": True}])
 def test_sgd_steps_are_numpys_bits(kernels, monkeypatch, dtype, options):
-    def run():
-        rng = np.random.default_rng(0)
-        params = [cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
-                  for s in [(130, 130), (5,), (3, 2, 4)]]  # 16,929: over both kernels' floors
-        opt = cr.optim.SGD(params, lr=1e-2, **options)
-        start = params[0].numpy().copy()
-        for _ in range(20):
-            for p in params:  # gradients from 1e-8 to 1e3
-                p.grad = cr.tensor((rng.standard_normal(p.shape) *
-                                    10.0 ** rng.uniform(-8, 3)).astype(dtype))
-            opt.step()
-        state = [opt.state[p]["momentum_buffer"].numpy().copy() for p in params
-                 if "momentum_buffer" in opt.state[p]]
-        return [p.numpy().copy() for p in params] + state + [start]
-
+    # 16,929 entries: over both kernels' floors
+    run = optimizer_steps("SGD", dtype, [(130, 130), (5,), (3, 2, 4)], 20, **options)
     fused, plain = both(monkeypatch, run)
-    assert len(fused) == len(plain) and all(same(a, b) for a, b in zip(fused, plain))
+    assert len(fused) == len(plain) == (7 if options.get("momentum") else 4)
+    assert all(same(a, b) for a, b in zip(fused, plain))
     assert np.abs(fused[0] - fused[-1]).min() > 0  # every weight moved
 
 

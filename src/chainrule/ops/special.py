@@ -46,24 +46,23 @@ class Sigmoid(Function):
         # (np.errstate costs more than the whole sigmoid of a small batch: only enter it then)
         kernels = _numba.get()
         consts = _KERNEL_CONSTS.get(x.dtype) if kernels is not None else None
-        if consts is not None and _numba.fits(out, x):  # numba: e^-x's neighbours fused
-            flat = out.reshape(-1)
-            if kernels.sigmoid_negate(x.reshape(-1), flat, consts[0]):
-                with np.errstate(over="ignore"):
-                    np.exp(out, out=out)
-            else:
-                np.exp(out, out=out)
-            kernels.sigmoid_finish(flat, consts[1])
-            return out
-        limit = _EXP_MAX.get(x.dtype, 0.0)
-        y = np.negative(x, out=out)  # (NumPy: the max, nan skipped, without y.max's dispatch)
-        if y.size and (_fmax(y, None) if type(y) is np.ndarray else y.max()) > limit:
+        fused = consts is not None and _numba.fits(out, x)  # numba: e^-x's neighbours fused
+        if fused:
+            big = kernels.sigmoid_negate(x.reshape(-1), out.reshape(-1), consts[0])
+        else:  # (NumPy: the max, nan skipped, without y.max's dispatch)
+            np.negative(x, out=out)
+            big = out.size and (_fmax(out, None) if type(out) is np.ndarray
+                                else out.max()) > _EXP_MAX.get(x.dtype, 0.0)
+        if big:
             with np.errstate(over="ignore"):
-                np.exp(y, out=y)
+                np.exp(out, out=out)
         else:
-            np.exp(y, out=y)
-        y += 1
-        return np.reciprocal(y, out=y)
+            np.exp(out, out=out)
+        if fused:
+            kernels.sigmoid_finish(out.reshape(-1), consts[1])
+            return out
+        out += 1
+        return np.reciprocal(out, out=out)
 
     def vjp(self, g):
         y = self.output

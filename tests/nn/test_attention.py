@@ -30,6 +30,29 @@ def test_fused_backward_equals_the_chainrule_op_vjp(kw):
     assert all(b.requires_grad for b in composed)
 
 
+def test_heads_split_from_one_projection_merge_back_without_a_copy():
+    # q, k, v as MultiheadAttention makes them: (N, L, 3E) -> split -> (N, H, L, hd) views;
+    # y = p v comes out in v's memory order, so y's heads merge with a view, and so does gv
+    N, L, H, hd = 2, 5, 3, 4
+    x = cr.tensor(np.random.default_rng(3).standard_normal((N, L, 3 * H * hd)),
+                  requires_grad=True)
+    heads = [t.reshape(N, L, H, hd).permute(0, 2, 1, 3) for t in x.split(H * hd, dim=-1)]
+    y = F.scaled_dot_product_attention(*heads)
+    if type(y._data) is np.ndarray:  # (the layout is the host's: a device's matmul has its own)
+        assert not heads[2]._data.flags.c_contiguous
+        assert y.permute(0, 2, 1, 3)._data.flags.c_contiguous  # reshape is a view
+    q, k, v = (cr.tensor(h.numpy().copy(), requires_grad=True) for h in heads)
+    s = (q @ k.mT) * (1 / np.sqrt(hd))
+    ref = cr.softmax(s, -1) @ v  # the composed form, on contiguous copies
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-13, atol=1e-14)
+    g = np.random.default_rng(4).standard_normal(y.shape)
+    (y * cr.tensor(g)).sum().backward()
+    (ref * cr.tensor(g)).sum().backward()
+    want = np.concatenate([t.grad.numpy().transpose(0, 2, 1, 3).reshape(N, L, H * hd)
+                           for t in (q, k, v)], axis=-1)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12, atol=1e-13)
+
+
 def test_a_fully_masked_row_gives_zeros_and_zero_gradients():
     q, k, v = _qkv(shape=((3, 2), (4, 2), (4, 3)))
     mask = np.ones((3, 4), bool)

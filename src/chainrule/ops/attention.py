@@ -9,7 +9,8 @@ The derivatives, with gp = g v^T and gs = p * (gp - <gp, p>) (softmax's Jacobian
 
     gq = gs k * scale,   gk = gs^T q * scale,   gv = p^T g,   gmask = gs
 
-p is computed once: the matmul keeps it for its own backward (gp, gv) and the weights' node
+p is computed once: the matmul (AttentionValues, which writes y in v's memory order so that
+heads merge back without a copy) keeps it for its own backward (gp, gv) and the weights' node
 reads it as its output. A plain backward (grad mode off) computes gq, gk, gmask in one NumPy
 pass (AttentionWeightsGrad); under create_graph the vjp writes the same formulas with
 chainrule ops, so every derivative order is exact. Any leading batch dims. With numba
@@ -189,6 +190,38 @@ class AttentionWeightsGrad(Nondifferentiable):
         return _product_like(gs, k, q), _product_like(np.swapaxes(gs, -1, -2), q, k), gmask
 
 
+class AttentionValues(MatMul):
+    """y = p v, laid out in v's memory order;  gp = g v^T,  gv = p^T g (gv in v's order too)
+
+    Heads split from one projection make v a permuted view ((N, S, H, hd) memory seen as
+    (N, H, S, hd)); y written in that order merges its heads back with a view, not a copy, and
+    so does gv (1-2% of a small Transformer's step). Batch axes equal (no broadcasting): the
+    values are MatMul's, and under create_graph so is the vjp.
+    """
+
+    __slots__ = ()
+    returns_fresh = True  # forward's result is a new array, never a view of an input
+
+    def forward(self, p, v):
+        return _product_like(p, v, v)
+
+    def vjp(self, g):
+        p, v = self.inputs
+        if _state.grad_enabled or not (p.requires_grad and v.requires_grad):
+            return super().vjp(g)
+        return AttentionValuesGrad()(p, v, g)
+
+
+class AttentionValuesGrad(Nondifferentiable):
+    """(gp, gv) of y = p v for cotangent g, gp = g v^T and gv = p^T g in v's memory order (the
+    first-order backward of AttentionValues; its create_graph path is MatMul's)"""
+
+    __slots__ = ()
+
+    def forward(self, p, v, g):
+        return np.matmul(g, np.swapaxes(v, -1, -2)), _product_like(np.swapaxes(p, -1, -2), g, v)
+
+
 def _product_like(a, b, like):
     """a @ b written in the memory order of `like` (the input it is the gradient of) when the
     shapes agree: heads split from a projection give q, k as permuted views, and their
@@ -216,7 +249,7 @@ def _shape_error(msg):
     return ValueError(f"scaled_dot_product_attention: {msg}")
 
 
-@op(classes=(AttentionWeights, SafeSoftmax))
+@op(classes=(AttentionWeights, AttentionValues, SafeSoftmax))
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(q k^T / sqrt(E) + mask) v over (..., L, E) queries and (..., S, E) keys.
@@ -282,7 +315,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         p = SafeSoftmax()(s)
         return (p * DropoutMask(dropout_p)(p)) @ v
     weights = AttentionWeights(scale, bool(is_causal))
-    return MatMul()(weights(q, k) if mask is None else weights(q, k, mask), v)
+    p = weights(q, k) if mask is None else weights(q, k, mask)
+    return (AttentionValues() if p.shape[:-2] == v.shape[:-2] else MatMul())(p, v)
 
 
 def attention_probs(scores):

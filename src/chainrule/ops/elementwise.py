@@ -148,7 +148,7 @@ class Relu(Function):
         # numba: one pass, the same bits (NumPy's maximum with a scalar is ~3x slower)
         kernels = _numba.get()
         if kernels is not None and _numba.fits(out, x):
-            kernels.relu(x.reshape(-1), out.reshape(-1), x.dtype.type(0))
+            kernels.relu(x, out, x.dtype.type(0))
             return out
         return np.maximum(x, 0, out=out)
 
@@ -172,7 +172,7 @@ class ReluGrad(Function):
         kernels = _numba.get()  # (numba: one pass, the same bits as NumPy's two)
         if kernels is not None and _numba.fits(out, g, r) and g.shape == r.shape:
             c = g.dtype.type
-            kernels.relu_grad(g.reshape(-1), r.reshape(-1), out.reshape(-1), c(1), c(0))
+            kernels.relu_grad(g, r, out, c(1), c(0))
             return out
         return np.multiply(g, r > 0, out=out)
 

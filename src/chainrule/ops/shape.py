@@ -62,6 +62,10 @@ class GetItem(Function):
         self.index = index
 
     def forward(self, x, *arrays):
+        if self.index is _ARRAY and type(x) is np.ndarray and x.ndim:
+            i = arrays[0]
+            if i.dtype.kind == "i" or (i.dtype.kind == "u" and i.itemsize < 8):
+                return np.take(x, i, axis=0)  # x[i], the same rows, ~2x faster (embeddings)
         return x[_fill_index(self.index, arrays) if arrays else self.index]
 
     def output_shape_varies(self, x, *arrays):

@@ -48,7 +48,7 @@ class Sigmoid(Function):
         consts = _KERNEL_CONSTS.get(x.dtype) if kernels is not None else None
         fused = consts is not None and _numba.fits(out, x)  # numba: e^-x's neighbours fused
         if fused:
-            big = kernels.sigmoid_negate(x.reshape(-1), out.reshape(-1), consts[0])
+            big = kernels.sigmoid_negate(x, out, consts[0])
         else:  # (NumPy: the max, nan skipped, without y.max's dispatch)
             np.negative(x, out=out)
             big = out.size and (_fmax(out, None) if type(out) is np.ndarray
@@ -59,7 +59,7 @@ class Sigmoid(Function):
         else:
             np.exp(out, out=out)
         if fused:
-            kernels.sigmoid_finish(out.reshape(-1), consts[1])
+            kernels.sigmoid_finish(out, consts[1])
             return out
         out += 1
         return np.reciprocal(out, out=out)

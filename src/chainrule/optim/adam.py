@@ -63,7 +63,7 @@ class Adam(Optimizer):
         kernels = None if amsgrad else _numba.get()
         if kernels is not None and _numba.fits(p, d, m, v):  # the passes below, fused
             c = p.dtype.type
-            kernels.adam(p.reshape(-1), d.reshape(-1), m.reshape(-1), v.reshape(-1),
+            kernels.adam(p, d, m, v,
                          c(1.0 - beta1), c(1.0 - beta2), c(beta2), c(eps * bc2_sqrt),
                          c(-lr * bc2_sqrt / bc1))
             return

@@ -72,7 +72,7 @@ class FlatGroup:
     """The flat buffers of one parameter group (all parameters of one floating dtype)."""
 
     __slots__ = ("params", "shapes", "bounds", "dtype", "data", "data_views", "grad", "slots",
-                 "state")
+                 "rows", "state")
 
     def __init__(self, params):
         self.params = list(params)
@@ -94,6 +94,9 @@ class FlatGroup:
         self.slots = [GradSlot(v, self.grad, n) for v in self._views(self.grad)]
         for p, slot in zip(self.params, self.slots):
             set_grad_sink(p, slot)
+        # (parameter, its data view, its gradient's slot): what target() checks, one per row
+        # (the slot, not its view: a second reference to the view would make it never free)
+        self.rows = list(zip(self.params, self.data_views, self.slots))
         self.state = {}  # state name -> (flat array, its views, a Tensor of the flat array)
 
     @staticmethod
@@ -117,15 +120,14 @@ class FlatGroup:
         if len(params) != len(self.params):
             return None
         states = []
-        for p, own, data, slot in zip(params, self.params, self.data_views, self.slots):
-            if p is not own:
-                return None
-            if p._data is not data and not self._adopt_data(p, data):
+        get = state.get
+        for p, (own, data, slot) in zip(params, self.rows):
+            if p is not own or (p._data is not data and not self._adopt_data(p, data)):
                 return None
             g = p.grad
             if g is None or g._data is not slot.view:
                 return None
-            states.append(state.get(p))
+            states.append(get(p))
         first = states[0]
         if not first:  # no state yet: the update creates it for the whole group
             return None if any(states) else (self.data, self.grad, {})

@@ -45,19 +45,17 @@ class SGD(Optimizer):
         d = self._direction(p, g, group, t)
         buf = state.get("momentum_buffer") if mu != 0.0 else None
         kernels = _numba.get()
-        # one fused pass; below ~16k entries plain SGD's two NumPy passes are faster (the
-        # kernel call costs ~1.5 us more), below ~1k momentum's four (bench/numba_loops.py)
+        # one fused pass; below ~4k entries plain SGD's two NumPy passes are faster (the
+        # kernel call costs ~0.5 us more); momentum's four are slower at any size
         if kernels is not None and (
-                (mu == 0.0 and p.size >= 16384)
-                or (buf is not None and damp == 0.0 and not group["nesterov"]
-                    and p.size >= 1024)) \
+                (mu == 0.0 and p.size >= 4096)
+                or (buf is not None and damp == 0.0 and not group["nesterov"])) \
                 and _numba.fits(p, d, p if buf is None else buf._data):
             c = p.dtype.type
             if buf is None:
-                kernels.sgd(p.reshape(-1), d.reshape(-1), c(-lr))
+                kernels.sgd(p, d, c(-lr))
             else:
-                kernels.sgd_momentum(p.reshape(-1), d.reshape(-1), buf._data.reshape(-1), c(mu),
-                                     c(-lr))
+                kernels.sgd_momentum(p, d, buf._data, c(mu), c(-lr))
             return
         if mu != 0.0:
             if buf is None:

@@ -6,7 +6,7 @@ Each op runs on W7's shapes (bench/transformer.py: batch 16, sequence 32, d_mode
 with the kernels and without them (chainrule/_numba.get patched to None), alternating, best
 of `repeats` blocks; the outputs are checked equal bit for bit first. Adam runs over W7's
 parameter count and W1's, the sigmoid on W2's hidden layer, SGD with and without momentum
-over LeNet's (W3's) parameter count (W2's 65 parameters are below the SGD kernels' floors).
+over LeNet's (W3's) parameter count (W2's 65 parameters are below plain SGD's floor).
 Needs numba (the [fast] extra).
 """
 

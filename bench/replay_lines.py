@@ -7,8 +7,9 @@
 The replay's source (`compiled.source`) is executed again with a timer around every line
 (time.process_time, so time the process waits for a core on a loaded machine is not counted;
 the timer's own cost, measured on an empty line, is subtracted). Lines are grouped as BLAS
-(Linear, MatMul), elementwise NumPy (the other ops), the gradients' hand-over (grad memory,
-hand-over, delivery), the optimizer's effects (zero_grad, step) and the rest (dels, glue).
+(Linear, MatMul, attention's p v and its gradients), elementwise NumPy (the other ops), the
+gradients' hand-over (grad memory, hand-over, delivery), the optimizer's effects (zero_grad,
+step) and the rest (dels, glue).
 The call's own overhead (argument key, guards) is outside the replay and not included.
 """
 
@@ -24,8 +25,8 @@ from bench.peers import chainrule_peer  # noqa: E402
 
 
 def _group(line):
-    if "Linear()" in line or "MatMul()" in line:
-        return "BLAS (Linear, MatMul)"
+    if "Linear()" in line or "MatMul()" in line or "AttentionValues" in line:
+        return "BLAS (Linear, MatMul, p v)"
     if "Optimizer." in line:
         return "optimizer effects (zero_grad, step)"
     if line.startswith(("DELIVER", "HANDOVER")) or "= MEMORY" in line or \

@@ -32,11 +32,10 @@ class Linear(Function):
     def forward(self, x, W, b=None):
         if x.ndim > 2 and x.flags.c_contiguous:  # (..., in) as one (n, in) GEMM, not a loop
             # into a new (..., out) array, not a reshaped view of the GEMM's (n, out) result: a
-            # compiled replay pools only arrays that own their memory (as forward_into writes)
-            y = xp_of(x).empty(x.shape[:-1] + W.shape[:1], np.result_type(x.dtype, W.dtype))
-            np.matmul(x.reshape(-1, x.shape[-1]), W.T, out=y.reshape(-1, W.shape[0]))
-        else:
-            y = np.matmul(x, W.T)  # W.T is a view: BLAS reads it transposed, no copy
+            # compiled replay pools only arrays that own their memory
+            out = xp_of(x).empty(x.shape[:-1] + W.shape[:1], np.result_type(x.dtype, W.dtype))
+            return self.forward_into(out, x, W, b)
+        y = np.matmul(x, W.T)  # W.T is a view: BLAS reads it transposed, no copy
         if b is not None:
             y += b
         return y

@@ -62,10 +62,9 @@ class GetItem(Function):
         self.index = index
 
     def forward(self, x, *arrays):
-        if self.index is _ARRAY and type(x) is np.ndarray and x.ndim:
-            i = arrays[0]
-            if i.dtype.kind == "i" or (i.dtype.kind == "u" and i.itemsize < 8):
-                return np.take(x, i, axis=0)  # x[i], the same rows, ~2x faster (embeddings)
+        if self.index is _ARRAY and type(x) is np.ndarray and x.ndim \
+                and arrays[0].dtype.kind in "iu":  # x[i]: the same rows, ~2x faster (embeddings)
+            return np.take(x, arrays[0], axis=0)
         return x[_fill_index(self.index, arrays) if arrays else self.index]
 
     def output_shape_varies(self, x, *arrays):

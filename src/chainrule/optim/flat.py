@@ -72,7 +72,7 @@ class FlatGroup:
     """The flat buffers of one parameter group (all parameters of one floating dtype)."""
 
     __slots__ = ("params", "shapes", "bounds", "dtype", "data", "data_views", "grad", "slots",
-                 "rows", "state")
+                 "state")
 
     def __init__(self, params):
         self.params = list(params)
@@ -94,9 +94,6 @@ class FlatGroup:
         self.slots = [GradSlot(v, self.grad, n) for v in self._views(self.grad)]
         for p, slot in zip(self.params, self.slots):
             set_grad_sink(p, slot)
-        # (parameter, its data view, its gradient's slot): what target() checks, one per row
-        # (the slot, not its view: a second reference to the view would make it never free)
-        self.rows = list(zip(self.params, self.data_views, self.slots))
         self.state = {}  # state name -> (flat array, its views, a Tensor of the flat array)
 
     @staticmethod
@@ -121,7 +118,7 @@ class FlatGroup:
             return None
         states = []
         get = state.get
-        for p, (own, data, slot) in zip(params, self.rows):
+        for p, own, data, slot in zip(params, self.params, self.data_views, self.slots):
             if p is not own or (p._data is not data and not self._adopt_data(p, data)):
                 return None
             g = p.grad
